@@ -1,0 +1,105 @@
+"""Command line: ``python -m gencore {train,sample} ...``; ``--help`` on each explains every flag."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Sequence
+
+from .errors import GencoreError
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a bad flag in one line (no usage block) with exit status 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .config import DATASETS, MODELS
+
+    parser = _Parser(prog="python -m gencore", description="Train and sample VAE, GAN and WGAN-GP models on MNIST and CIFAR-10.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    train = commands.add_parser("train", help="train a model into a run directory",
+                                description="Train one model; the run directory receives config.json, checkpoint.pt, history.csv and PNG figures.")
+    train.add_argument("--model", required=True, choices=MODELS, help="vae, gan (DCGAN, BCE) or wgan-gp (critic + gradient penalty)")
+    train.add_argument("--dataset", required=True, choices=DATASETS, help="mnist (1x28x28) or cifar10 (3x32x32)")
+    train.add_argument("--latent-dim", required=True, type=str, help="size of the latent code z, e.g. 2, 64 or 512")
+    train.add_argument("--epochs", required=True, type=str, help="passes over the training split (the seed study uses 20 and 100)")
+    train.add_argument("--batch-size", type=str, default=None, help="images per step (default: VAE 128, GANs 64, the seed's values)")
+    train.add_argument("--lr", type=str, default=None, help="Adam learning rate (default: VAE and GAN 1e-4, WGAN-GP 5e-5)")
+    train.add_argument("--width", type=str, default="64", help="network width: DCGAN base channels, VAE hidden size / 8 (default 64)")
+    train.add_argument("--n-critic", type=str, default="5", help="WGAN-GP critic steps per generator step (default 5)")
+    train.add_argument("--gp-weight", type=str, default="10", help="WGAN-GP gradient penalty weight lambda (default 10)")
+    train.add_argument("--subset", type=str, default=None, help="train on a seeded, class-balanced sample of N images")
+    train.add_argument("--data-root", default=None, help="folder holding the datasets (else $GENCORE_DATA, else a download cache)")
+    train.add_argument("--seed", type=str, default="0", help="random seed for weights, noise and data order (default 0)")
+    train.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps")
+    train.add_argument("--time-budget", type=str, default=None, help="minutes; stop cleanly, saved, when they are spent")
+    train.add_argument("--resume", action="store_true", help="continue the run already in --out from its last checkpoint")
+    train.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    train.add_argument("--out", required=True, help="run directory to write (created if needed)")
+
+    sample = commands.add_parser("sample", help="draw images from a trained run",
+                                 description="Write N generated images as a float32 tensor (N, C, H, W) in [0, 1] to a .pt file.")
+    sample.add_argument("run_dir", help="a run directory written by 'train'")
+    sample.add_argument("--n", required=True, type=str, help="number of images")
+    sample.add_argument("--out", required=True, help="output file, e.g. samples.pt")
+    sample.add_argument("--seed", type=str, default="0", help="seed for the latent draws: the same seed writes the same tensor")
+    sample.add_argument("--device", default="cpu", help="device to generate on (default cpu)")
+    return parser
+
+
+def _train(args: argparse.Namespace) -> int:
+    from .config import TrainConfig
+    from .train import Trainer
+
+    config = TrainConfig(
+        model=args.model, dataset=args.dataset, latent_dim=args.latent_dim, epochs=args.epochs,
+        batch_size=args.batch_size, lr=args.lr, width=args.width, n_critic=args.n_critic,
+        gp_weight=args.gp_weight, subset=args.subset, data_root=args.data_root, seed=args.seed,
+        device=args.device, time_budget=args.time_budget,
+    )
+    result = Trainer(config, args.out, resume=args.resume, progress=not args.no_progress).fit()
+    last = result.history[-1] if result.history else {}
+    summary = " ".join(f"{k}={v:.4g}" for k, v in last.items() if k != "epoch")
+    print(f"{result.status}: {result.epochs_done}/{config.epochs} epochs in {args.out}" + (f"; last epoch {summary}" if summary else ""))
+    return 0
+
+
+def _sample(args: argparse.Namespace) -> int:
+    import torch
+
+    from .checkpoint import atomic_write, load_run
+    from .config import _integer
+    from .runtime import resolve_device
+    from .train import generate
+
+    n = _integer("n", args.n, 1, 1_000_000)
+    seed = _integer("seed", args.seed, 0, 2**63 - 1)
+    device = resolve_device(args.device)
+    config, models, _ = load_run(args.run_dir, device)
+    z = torch.randn(n, config.latent_dim, generator=torch.Generator().manual_seed(seed))
+    with torch.no_grad():
+        images = torch.cat([generate(models, chunk.to(device)).float().cpu() for chunk in z.split(1024)])
+    try:
+        atomic_write(__import__("pathlib").Path(args.out), lambda f: torch.save(images, f))
+    except OSError as error:
+        raise GencoreError(f"cannot write {args.out} ({error.strerror}): choose another --out.") from None
+    print(f"wrote {tuple(images.shape)} images in [0, 1] to {args.out}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return {"train": _train, "sample": _sample}[args.command](args)
+    except GencoreError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

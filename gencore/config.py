@@ -1,0 +1,164 @@
+"""Training configuration: one dataclass, every default explained, validated on creation."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import GencoreError
+
+MODELS = ("vae", "gan", "wgan-gp")
+DATASETS = ("mnist", "cifar10")
+MAX_LATENT_DIM = 4096  # larger than any study needs; a typo like 64000 would exhaust memory
+
+# The seed study's optimiser settings per model family (DESIGN.md). Betas follow each paper:
+# Adam defaults for the VAE, DCGAN's beta1=0.5, and WGAN-GP's (0, 0.9) (Gulrajani et al. 2017, Alg. 1).
+FAMILY_DEFAULTS: dict[str, dict[str, Any]] = {
+    "vae": {"batch_size": 128, "lr": 1e-4, "betas": (0.9, 0.999)},
+    "gan": {"batch_size": 64, "lr": 1e-4, "betas": (0.5, 0.999)},
+    "wgan-gp": {"batch_size": 64, "lr": 5e-5, "betas": (0.0, 0.9)},
+}
+
+# Fields that fix the shapes of the saved weights: a checkpoint must agree on all of them.
+ARCHITECTURE_FIELDS = ("model", "dataset", "latent_dim", "width")
+# Fields that change the numbers a run produces: resuming with another value would mix two runs.
+TRAINING_FIELDS = ("batch_size", "lr", "betas", "n_critic", "gp_weight", "seed", "subset")
+
+_DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a training run. A checkpoint carries a copy of it."""
+
+    model: str = "vae"  # one of MODELS
+    dataset: str = "mnist"  # one of DATASETS
+    latent_dim: int = 64  # the one size the seed study uses on both datasets
+    epochs: int = 20  # the seed's shorter setting; the study compares 20 with 100
+    batch_size: int | None = None  # None: the seed's value for the family (VAE 128, GANs 64)
+    lr: float | None = None  # None: the seed's value (VAE and GAN 1e-4, WGAN-GP 5e-5)
+    betas: tuple[float, float] | None = None  # None: the paper's Adam betas for the family
+    width: int = 64  # DCGAN's base channel count (ngf = ndf = 64); the VAE's hidden sizes are 8x, 4x, 2x it
+    n_critic: int = 5  # WGAN-GP: critic steps per generator step (Gulrajani et al. 2017)
+    gp_weight: float = 10.0  # WGAN-GP: gradient penalty weight lambda (Gulrajani et al. 2017)
+    subset: int | None = None  # None: the full training split; N: a seeded, class-balanced sample of N images
+    data_root: str | None = None  # None: $GENCORE_DATA, else a cache folder that torchvision downloads into
+    seed: int = 0  # seeds Python, NumPy, torch and the data order
+    device: str = "auto"  # auto picks CUDA, then MPS, then CPU
+    time_budget: float | None = None  # minutes; training stops cleanly, saved, when it is spent
+    extra: dict[str, Any] = field(default_factory=dict)  # free-form notes carried into config.json
+
+    def __post_init__(self) -> None:
+        self.model = _choice("model", self.model, MODELS)
+        self.dataset = _choice("dataset", self.dataset, DATASETS)
+        self.latent_dim = _integer("latent_dim", self.latent_dim, 1, MAX_LATENT_DIM)
+        self.epochs = _integer("epochs", self.epochs, 1, None)
+        self.width = _integer("width", self.width, 1, 1024)
+        self.n_critic = _integer("n_critic", self.n_critic, 1, 100)
+        self.seed = _integer("seed", self.seed, 0, 2**63 - 1)
+        defaults = FAMILY_DEFAULTS[self.model]
+        if self.batch_size is None:
+            self.batch_size = defaults["batch_size"]
+        self.batch_size = _integer("batch_size", self.batch_size, 1, None)
+        if self.lr is None:
+            self.lr = defaults["lr"]
+        self.lr = _positive_float("lr", self.lr)
+        if self.betas is None:
+            self.betas = defaults["betas"]
+        self.betas = _betas(self.betas)
+        self.gp_weight = _float("gp_weight", self.gp_weight, minimum=0.0)
+        if self.subset is not None:
+            self.subset = _integer("subset", self.subset, 1, None)
+        if self.time_budget is not None:
+            self.time_budget = _positive_float("time_budget", self.time_budget)
+        if self.data_root is not None and not isinstance(self.data_root, str):
+            self.data_root = str(self.data_root)
+        if not isinstance(self.device, str) or not _DEVICE_PATTERN.match(self.device):
+            raise GencoreError(
+                f"device must be 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps', got {self.device!r}."
+            )
+        if not isinstance(self.extra, dict):
+            raise GencoreError(f"extra must be a dict, got {type(self.extra).__name__}.")
+
+    @property
+    def family(self) -> str:
+        """'vae' or 'gan'; GAN and WGAN-GP share the generator and differ in their step."""
+        return "vae" if self.model == "vae" else "gan"
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["betas"] = list(self.betas)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise GencoreError(f"unknown configuration field(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}.")
+        data = dict(data)
+        if data.get("betas") is not None:
+            data["betas"] = tuple(data["betas"])
+        return cls(**data)
+
+    def differences(self, other: "TrainConfig", fields: tuple[str, ...]) -> list[str]:
+        """Names and values of the given fields where the two configurations disagree."""
+        return [
+            f"{name}: {getattr(self, name)!r} vs {getattr(other, name)!r}"
+            for name in fields
+            if getattr(self, name) != getattr(other, name)
+        ]
+
+
+def _choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
+    if isinstance(value, str) and value.lower().replace("_", "-") in choices:
+        return value.lower().replace("_", "-")
+    raise GencoreError(f"unknown {name} {value!r}: choose one of {', '.join(choices)}.")
+
+
+def _integer(name: str, value: Any, minimum: int, maximum: int | None) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise GencoreError(f"{name} must be a whole number, got {value!r}.")
+    try:
+        number = float(value)
+    except ValueError:
+        raise GencoreError(f"{name} must be a whole number, got {value!r}.") from None
+    if not math.isfinite(number) or number != int(number):
+        raise GencoreError(f"{name} must be a whole number, got {value!r}.")
+    number = int(number)
+    if number < minimum or (maximum is not None and number > maximum):
+        bound = f"between {minimum} and {maximum}" if maximum is not None else f"at least {minimum}"
+        raise GencoreError(f"{name} must be {bound}, got {value!r}.")
+    return number
+
+
+def _float(name: str, value: Any, minimum: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise GencoreError(f"{name} must be a number, got {value!r}.")
+    try:
+        number = float(value)
+    except ValueError:
+        raise GencoreError(f"{name} must be a number, got {value!r}.") from None
+    if not math.isfinite(number) or number < minimum:
+        raise GencoreError(f"{name} must be a finite number of at least {minimum}, got {value!r}.")
+    return number
+
+
+def _positive_float(name: str, value: Any) -> float:
+    number = _float(name, value, minimum=0.0)
+    if number <= 0:
+        raise GencoreError(f"{name} must be greater than 0, got {value!r}.")
+    return number
+
+
+def _betas(value: Any) -> tuple[float, float]:
+    try:
+        beta1, beta2 = (float(v) for v in value)
+    except (TypeError, ValueError):
+        raise GencoreError(f"betas must be two numbers in [0, 1), got {value!r}.") from None
+    if not (0.0 <= beta1 < 1.0 and 0.0 <= beta2 < 1.0):
+        raise GencoreError(f"betas must be two numbers in [0, 1), got {value!r}.")
+    return (beta1, beta2)

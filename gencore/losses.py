@@ -1,0 +1,80 @@
+"""Losses as plain functions of tensors. Each returns the value to minimise and the parts
+worth logging, so the training loop and the tests see the same numbers."""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+LOG_2 = math.log(2.0)
+
+
+class VAELoss(NamedTuple):
+    total: torch.Tensor  # mse + kl, summed over the batch (the seed's reduction)
+    mse: torch.Tensor  # squared error summed over pixels and batch
+    kl: torch.Tensor  # KL(q(z|x) || N(0, I)) summed over latent dims and batch
+
+
+def vae_loss(recon: torch.Tensor, x: torch.Tensor, mean: torch.Tensor, log_var: torch.Tensor) -> VAELoss:
+    """The seed's VAE loss: MSE (sum) + KL, with the closed-form Gaussian KL of
+    Kingma & Welling 2014, Appendix B: -0.5 * sum(1 + log_var - mean^2 - exp(log_var))."""
+    mse = F.mse_loss(recon, x, reduction="sum")
+    kl = -0.5 * torch.sum(1.0 + log_var - mean.pow(2) - log_var.exp())
+    return VAELoss(mse + kl, mse, kl)
+
+
+class DiscriminatorLoss(NamedTuple):
+    loss: torch.Tensor  # L_D = BCE(D(x), 1) + BCE(D(G(z)), 0), each a batch mean
+    jsd: torch.Tensor  # Jensen-Shannon estimate log 2 - L_D / 2, in nats
+
+
+def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> DiscriminatorLoss:
+    """BCE discriminator loss from pre-sigmoid scores, and the Jensen-Shannon estimate it implies.
+
+    At the optimal discriminator, L_D = 2 log 2 - 2 JSD(p_data || p_g) (Goodfellow et al. 2014,
+    Theorem 1), so JSD ~ log 2 - L_D / 2: 0 when D cannot tell (D = 1/2), log 2 when it always can.
+    """
+    real = F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
+    fake = F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
+    loss = real + fake
+    return DiscriminatorLoss(loss, LOG_2 - loss.detach() / 2.0)
+
+
+def generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
+    """Non-saturating generator loss BCE(D(G(z)), 1): the heuristic of Goodfellow et al. 2014,
+    section 3, which keeps gradients alive while D still wins easily."""
+    return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
+
+
+class CriticLoss(NamedTuple):
+    loss: torch.Tensor  # -(E[f(x)] - E[f(G(z))]); the gradient penalty is added by the caller
+    emd: torch.Tensor  # Earth Mover estimate E[f(x)] - E[f(G(z))]
+
+
+def critic_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> CriticLoss:
+    """The critic maximises the score gap, the Kantorovich-Rubinstein estimate of W1 when the
+    critic is 1-Lipschitz (Arjovsky et al. 2017, eq. 3)."""
+    emd = real_scores.mean() - fake_scores.mean()
+    return CriticLoss(-emd, emd.detach())
+
+
+def wasserstein_generator_loss(fake_scores: torch.Tensor) -> torch.Tensor:
+    """The generator raises the critic's score of its samples: -E[f(G(z))]."""
+    return -fake_scores.mean()
+
+
+def gradient_penalty(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    """E[(||grad f(x_hat)||_2 - 1)^2] at random interpolates x_hat = a x + (1 - a) x_fake,
+    a ~ U[0, 1] per sample (Gulrajani et al. 2017, Algorithm 1). Unweighted: the caller
+    multiplies by lambda. The graph is kept so the penalty trains the critic."""
+    alpha = torch.rand(real.shape[0], *([1] * (real.dim() - 1)), device=real.device, dtype=real.dtype)
+    interpolates = (alpha * real.detach() + (1.0 - alpha) * fake.detach()).requires_grad_(True)
+    scores = critic(interpolates)
+    (gradients,) = torch.autograd.grad(scores.sum(), interpolates, create_graph=True)
+    # The tiny constant keeps the norm differentiable where a gradient is exactly zero.
+    norms = torch.sqrt(gradients.flatten(1).pow(2).sum(1) + 1e-12)
+    return (norms - 1.0).pow(2).mean()

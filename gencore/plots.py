@@ -1,0 +1,123 @@
+"""Figures: image grids, generated next to real, reconstructions, loss curves, latent maps.
+
+Every function returns a matplotlib ``Figure`` built without pyplot, so it works the same
+in a notebook (displayed) and headless (saved), and never changes the global backend.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import torch
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+LOSS_PANELS: dict[str, list[tuple[str, list[str]]]] = {
+    # (panel title, columns); the seed's groupings
+    "vae": [
+        ("KL divergence per image", ["train_kl", "test_kl"]),
+        ("MSE per image", ["train_mse", "test_mse"]),
+        ("Total loss (MSE + KL) per image", ["train_total", "test_total"]),
+    ],
+    "gan": [
+        ("Losses", ["d_loss", "g_loss"]),
+        ("Jensen-Shannon estimate (nats)", ["jsd"]),
+        ("Discriminator outputs", ["d_real", "d_fake"]),
+    ],
+    "wgan-gp": [
+        ("Losses", ["critic_loss", "g_loss"]),
+        ("Earth Mover estimate", ["emd"]),
+        ("Gradient penalty", ["gp"]),
+    ],
+}
+LABELS = {
+    "train_kl": "train", "test_kl": "test", "train_mse": "train", "test_mse": "test",
+    "train_total": "train", "test_total": "test", "d_loss": "discriminator", "g_loss": "generator",
+    "jsd": "JSD ~ log 2 - L_D / 2", "d_real": "mean D(x)", "d_fake": "mean D(G(z))",
+    "critic_loss": "critic (incl. penalty)", "emd": "E[f(x)] - E[f(G(z))]", "gp": "penalty (unweighted)",
+}
+
+
+def image_grid(images: torch.Tensor, nrow: int | None = None, padding: int = 2) -> torch.Tensor:
+    """(N, C, H, W) in [0, 1] to one (H', W', 3) image tiled in rows of ``nrow``."""
+    from torchvision.utils import make_grid
+
+    images = images.detach().float().cpu().clamp(0, 1)
+    nrow = nrow or max(1, int(math.ceil(math.sqrt(images.shape[0]))))
+    grid = make_grid(images, nrow=nrow, padding=padding, pad_value=1.0)
+    return grid.permute(1, 2, 0)
+
+
+def _show(ax, images: torch.Tensor, title: str, nrow: int | None = None) -> None:  # noqa: ANN001 - Axes
+    ax.imshow(image_grid(images, nrow).numpy(), interpolation="nearest")
+    ax.set_title(title)
+    ax.axis("off")
+
+
+def plot_samples(images: torch.Tensor, title: str = "Generated samples", nrow: int | None = None) -> Figure:
+    figure = Figure(figsize=(6, 6), layout="constrained")
+    _show(figure.add_subplot(), images, title, nrow)
+    return figure
+
+
+def plot_real_vs_generated(real: torch.Tensor, generated: torch.Tensor, title: str = "") -> Figure:
+    """Originals on the left, generated on the right, at the same scale."""
+    figure = Figure(figsize=(11, 5.8), layout="constrained")
+    left, right = figure.subplots(1, 2)
+    _show(left, real, "Original images")
+    _show(right, generated, "Generated images")
+    if title:
+        figure.suptitle(title)
+    return figure
+
+
+def plot_reconstructions(originals: torch.Tensor, reconstructions: torch.Tensor, per_row: int = 10) -> Figure:
+    """Pairs of rows: originals above, their reconstructions below."""
+    n = min(originals.shape[0], reconstructions.shape[0]) // per_row * per_row
+    rows = []
+    for start in range(0, n, per_row):
+        rows += [originals[start : start + per_row], reconstructions[start : start + per_row]]
+    figure = Figure(figsize=(per_row * 0.9, len(rows) * 0.95 + 0.6), layout="constrained")
+    _show(figure.add_subplot(), torch.cat(rows), "Originals (odd rows) and reconstructions (even rows)", per_row)
+    return figure
+
+
+def plot_losses(history: Sequence[dict], model: str, title: str = "") -> Figure:
+    """The seed's loss panels for one model, one point per epoch."""
+    panels = LOSS_PANELS[model]
+    figure = Figure(figsize=(4.6 * len(panels), 3.6), layout="constrained")
+    axes = figure.subplots(1, len(panels))
+    epochs = [row["epoch"] for row in history]
+    for ax, (panel_title, columns) in zip(axes, panels):
+        for column in columns:
+            values = [row.get(column, math.nan) for row in history]
+            ax.plot(epochs, values, marker="o" if len(epochs) < 30 else None, label=LABELS.get(column, column))
+        if columns == ["jsd"]:
+            ax.axhline(math.log(2), color="grey", linestyle="--", linewidth=1, label="log 2 (perfect D)")
+            ax.axhline(0.0, color="grey", linestyle=":", linewidth=1, label="0 (D guesses)")
+        ax.set_title(panel_title)
+        ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    if title:
+        figure.suptitle(title)
+    return figure
+
+
+def plot_latent_manifold(decode, latent_range: float = 2.5, steps: int = 15) -> Figure:  # noqa: ANN001
+    """Decode a grid of 2-D latent points: how the model lays out the data in its plane."""
+    values = torch.linspace(-latent_range, latent_range, steps)
+    # Rows run from +range at the top to -range at the bottom, as on a y axis.
+    z = torch.stack([torch.stack([x, y]) for y in values.flip(0) for x in values])
+    figure = Figure(figsize=(7, 7), layout="constrained")
+    _show(figure.add_subplot(), decode(z), f"Decoded latent grid, z in [-{latent_range}, {latent_range}]^2", steps)
+    return figure
+
+
+def plot_interpolation(images: torch.Tensor, title: str = "Interpolation between two latent points") -> Figure:
+    """One row per pair: images decoded along straight lines between latent points."""
+    figure = Figure(figsize=(12, 1.4 * max(1, images.shape[0] // 10) + 0.6), layout="constrained")
+    _show(figure.add_subplot(), images, title, nrow=10)
+    return figure
