@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -68,8 +69,11 @@ def load_dataset(
     data_root: str | os.PathLike | None = None,
     subset: int | None = None,
     seed: int = 0,
+    cap_subset: bool = False,
 ) -> ImageData:
     """Load a whole split (or a seeded class-balanced subset of it) as uint8 tensors.
+
+    With ``cap_subset`` a subset larger than the split means the whole split instead of an error.
 
     A root that was given (argument or GENCORE_DATA) must hold the files; the default cache
     folder is filled by torchvision's download when the files are missing.
@@ -88,9 +92,11 @@ def load_dataset(
     if dataset == "mnist":
         data = _load_mnist(root, split, may_download)
     elif dataset == "cifar10":
-        data = _load_cifar10(root, split, may_download, subset, seed)
+        data = _load_cifar10(root, split, may_download, subset, seed, cap_subset)
     else:
         raise DataError(f"unknown dataset {dataset!r}: choose one of {', '.join(IMAGE_SHAPES)}.")
+    if subset is not None and cap_subset:
+        subset = min(subset, len(data))
     if subset is not None:
         if subset > len(data):
             raise DataError(
@@ -170,7 +176,9 @@ def read_idx(path: Path, ndim: int) -> torch.Tensor:
 # ---------------------------------------------------------------------------- CIFAR-10
 
 
-def _load_cifar10(root: Path, split: str, may_download: bool, subset: int | None, seed: int) -> ImageData:
+def _load_cifar10(
+    root: Path, split: str, may_download: bool, subset: int | None, seed: int, cap_subset: bool
+) -> ImageData:
     batches = root / "cifar-10-batches-py"
     folder = root / "cifar10" / split
     if not batches.is_dir() and not folder.is_dir() and may_download:
@@ -178,7 +186,7 @@ def _load_cifar10(root: Path, split: str, may_download: bool, subset: int | None
     if batches.is_dir():
         return _read_cifar_batches(batches, split)
     if folder.is_dir():
-        return read_image_folder(folder, IMAGE_SHAPES["cifar10"], subset, seed)
+        return read_image_folder(folder, IMAGE_SHAPES["cifar10"], subset, seed, cap_subset)
     raise _missing("cifar10", root)
 
 
@@ -218,7 +226,7 @@ def _read_cifar_batches(folder: Path, split: str) -> ImageData:
 
 
 def read_image_folder(
-    folder: Path, shape: tuple[int, int, int], subset: int | None = None, seed: int = 0
+    folder: Path, shape: tuple[int, int, int], subset: int | None = None, seed: int = 0, cap_subset: bool = False
 ) -> ImageData:
     """Read ``folder/<class>/<image>`` into uint8 tensors, choosing the subset before decoding."""
     from torchvision.io import ImageReadMode, decode_image, decode_jpeg, read_file
@@ -233,6 +241,8 @@ def read_image_folder(
     if not files:
         raise DataError(f"{folder} holds no images: expected {folder}/<class>/<image>.jpg.")
     label_tensor = torch.tensor(labels, dtype=torch.long)
+    if subset is not None and cap_subset:
+        subset = min(subset, len(files))
     if subset is not None:
         if subset > len(files):
             raise DataError(
@@ -242,14 +252,17 @@ def read_image_folder(
         files = [files[i] for i in keep.tolist()]
         label_tensor = label_tensor[keep]
     mode = ImageReadMode.RGB if shape[0] == 3 else ImageReadMode.GRAY
-    raw = [read_file(str(p)) for p in files]
-    try:
-        if all(p.suffix.lower() in (".jpg", ".jpeg") for p in files) and shape[0] == 3:
-            decoded = decode_jpeg(raw, mode=mode)  # one batched call: about 3x faster than PIL here
-        else:
-            decoded = [decode_image(data, mode=mode) for data in raw]
-    except RuntimeError:
-        decoded = [_decode_one(path, data, mode) for path, data in zip(files, raw)]
+    with warnings.catch_warnings():
+        # torchvision 0.29 marks its decoders deprecated (for torchcodec); the pinned version has them.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        raw = [read_file(str(p)) for p in files]
+        try:
+            if all(p.suffix.lower() in (".jpg", ".jpeg") for p in files) and shape[0] == 3:
+                decoded = decode_jpeg(raw, mode=mode)  # one batched call: about 3x faster than PIL here
+            else:
+                decoded = [decode_image(data, mode=mode) for data in raw]
+        except RuntimeError:
+            decoded = [_decode_one(path, data, mode) for path, data in zip(files, raw)]
     for path, image in zip(files, decoded):
         if tuple(image.shape) != shape:
             raise DataError(f"{path} is {tuple(image.shape)}, expected {shape}: resize the folder's images first.")

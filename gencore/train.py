@@ -126,14 +126,16 @@ class Trainer:
                 f"use a batch size of at most {len(self.train_data)}."
             )
         self.test_data: ImageData | None = None
-        if config.model == "vae":  # the seed plots test losses per epoch
-            test_size = min(config.subset, 10_000) if config.subset else None
-            self.test_data = load_dataset(config.dataset, "test", config.data_root, test_size, config.seed)
+        if config.model == "vae":  # the seed plots test losses per epoch; a subset run tests on as many
+            self.test_data = load_dataset(config.dataset, "test", config.data_root, config.subset, config.seed, cap_subset=True)
         self.image_shape = self.train_data.image_shape
         self.images = self.train_data.images.to(self.device)  # the whole split, uint8, on the device
         seed_everything(config.seed)
         self.models = {name: m.to(self.device) for name, m in build_models(config, self.image_shape).items()}
         self.optimizers = build_optimizers(config, self.models)
+        # The run owns its random state: fit() starts from it and saves it back, so runs that
+        # are built or trained in any interleaving give the same numbers.
+        self._rng_state = capture_rng_state()
         self.step_fn = STEPS[config.model]
         self.steps_per_epoch = len(self.train_data) // config.batch_size
         self.history: list[dict[str, float]] = []
@@ -170,8 +172,12 @@ class Trainer:
         self.stop_reason = ""
         if self.run_dir is not None:
             ckpt.write_json(self.run_dir / ckpt.CONFIG_NAME, self.config.to_dict())
-        with _stop_on_sigint(self):
-            status = self._loop()
+        restore_rng_state(self._rng_state)
+        try:
+            with _stop_on_sigint(self):
+                status = self._loop()
+        finally:
+            self._rng_state = capture_rng_state()
         if self.run_dir is not None:
             self.save_figures()
             self._write_run_info(status)
@@ -294,7 +300,7 @@ class Trainer:
         self.history = list(state["history"])
         self.seconds = float(state.get("seconds", 0.0))
         self.accumulator.load(state["partial_epoch"], self.device)
-        restore_rng_state(state["rng"])
+        self._rng_state = state["rng"]
 
     def _write_run_info(self, status: str) -> None:
         assert self.run_dir is not None

@@ -1,0 +1,94 @@
+"""Shared fixtures: the real datasets when ../shared/data (or GENCORE_DATA) has them, and small
+datasets written in the real on-disk formats, so the real loading code is what gets tested."""
+
+from __future__ import annotations
+
+import os
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def real_data_root() -> Path | None:
+    """The folder with real MNIST and CIFAR-10, or None when this machine has none."""
+    candidates = [os.environ.get("GENCORE_DATA"), REPO.parent / "shared" / "data"]
+    for candidate in candidates:
+        if candidate and (Path(candidate) / "MNIST" / "raw" / "train-images-idx3-ubyte").exists():
+            return Path(candidate)
+    return None
+
+
+needs_real_data = pytest.mark.skipif(real_data_root() is None, reason="real MNIST/CIFAR-10 not on this machine")
+
+
+def write_idx(path: Path, array: np.ndarray) -> None:
+    """Write an unsigned-byte IDX file: magic 0x0803 (3-D) or 0x0801 (1-D), big-endian sizes."""
+    header = (0x0800 + array.ndim).to_bytes(4, "big") + b"".join(d.to_bytes(4, "big") for d in array.shape)
+    path.write_bytes(header + array.astype(np.uint8).tobytes())
+
+
+def synthetic_images(n: int, shape: tuple[int, int, int], seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Images whose class is visible: class c draws a bright bar at a class-dependent place."""
+    rng = np.random.default_rng(seed)
+    labels = np.arange(n) % 10
+    rng.shuffle(labels)
+    channels, height, width = shape
+    images = rng.integers(0, 40, size=(n, channels, height, width)).astype(np.uint8)
+    for i, c in enumerate(labels):
+        column = 2 + int(c) * (width - 4) // 10
+        images[i, :, 4 : height - 4, column : column + 3] = 220
+    return images, labels.astype(np.uint8)
+
+
+def make_fixture_root(root: Path, train: int = 600, test: int = 200) -> Path:
+    """MNIST as IDX files, CIFAR-10 as a JPEG image folder: the formats of ../shared/data."""
+    raw = root / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for split, n, seed in (("train", train, 0), ("t10k", test, 1)):
+        images, labels = synthetic_images(n, (1, 28, 28), seed)
+        write_idx(raw / f"{split}-images-idx3-ubyte", images[:, 0])
+        write_idx(raw / f"{split}-labels-idx1-ubyte", labels)
+    from torchvision.io import encode_jpeg
+
+    classes = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+    for split, n, seed in (("train", train // 2, 2), ("test", test // 2, 3)):
+        images, labels = synthetic_images(n, (3, 32, 32), seed)
+        for i, (image, label) in enumerate(zip(images, labels)):
+            folder = root / "cifar10" / split / classes[label]
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / f"{i:04d}.jpg").write_bytes(encode_jpeg(torch.from_numpy(image), quality=90).numpy().tobytes())
+    return root
+
+
+def make_cifar_batches(root: Path, per_batch: int = 20) -> Path:
+    """CIFAR-10 as torchvision's pickled batches (dicts of NumPy arrays)."""
+    folder = root / "cifar-10-batches-py"
+    folder.mkdir(parents=True)
+    names = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
+    for k, name in enumerate(names):
+        images, labels = synthetic_images(per_batch, (3, 32, 32), 10 + k)
+        with open(folder / name, "wb") as f:
+            pickle.dump({b"data": images.reshape(per_batch, -1), b"labels": labels.tolist()}, f)
+    return root
+
+
+@pytest.fixture(scope="session")
+def fixture_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_fixture_root(tmp_path_factory.mktemp("fixture-data"))
+
+
+@pytest.fixture(scope="session")
+def data_root(fixture_root: Path) -> Path:
+    """Real data where present, else the fixtures: what training tests read from."""
+    return real_data_root() or fixture_root
+
+
+@pytest.fixture(autouse=True)
+def _fast_and_isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test downloads or writes into the user's cache; torch uses the threads CI has."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
