@@ -93,12 +93,18 @@ def _sample(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exit_:  # --help, or a flag argparse refused (already reported in one line)
+        return int(exit_.code or 0)
     try:
         return {"train": _train, "sample": _sample}[args.command](args)
     except GencoreError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # a Ctrl-C outside training, or a second one during it
+        print("interrupted: what was saved before is kept; 'train ... --resume' continues.", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -176,6 +176,10 @@ class Trainer:
         try:
             with _stop_on_sigint(self):
                 status = self._loop()
+        except BaseException as error:  # NaN, a second Ctrl-C, out of memory: the last checkpoint stays
+            if self.run_dir is not None:
+                self._write_run_info("failed" if isinstance(error, Exception) else "interrupted", str(error))
+            raise
         finally:
             self._rng_state = capture_rng_state()
         if self.run_dir is not None:
@@ -302,7 +306,7 @@ class Trainer:
         self.accumulator.load(state["partial_epoch"], self.device)
         self._rng_state = state["rng"]
 
-    def _write_run_info(self, status: str) -> None:
+    def _write_run_info(self, status: str, message: str = "") -> None:
         assert self.run_dir is not None
         images = self.global_step * self.config.batch_size
         ckpt.write_json(
@@ -317,6 +321,7 @@ class Trainer:
                 "device": _device_name(self.device),
                 "torch": torch.__version__,
                 "python": platform.python_version(),
+                **({"message": message} if message else {}),
             },
         )
 

@@ -45,7 +45,7 @@ def synthetic_images(n: int, shape: tuple[int, int, int], seed: int) -> tuple[np
     return images, labels.astype(np.uint8)
 
 
-def make_fixture_root(root: Path, train: int = 600, test: int = 200) -> Path:
+def make_fixture_root(root: Path, train: int = 2000, test: int = 200) -> Path:
     """MNIST as IDX files, CIFAR-10 as a JPEG image folder: the formats of ../shared/data."""
     raw = root / "MNIST" / "raw"
     raw.mkdir(parents=True)

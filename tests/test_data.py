@@ -16,14 +16,14 @@ from gencore.errors import DataError
 
 def test_mnist_from_idx_files(fixture_root: Path) -> None:
     train = load_dataset("mnist", "train", fixture_root)
-    assert train.images.shape == (600, 1, 28, 28) and train.images.dtype == torch.uint8
-    assert train.labels.shape == (600,) and set(train.labels.tolist()) == set(range(10))
+    assert train.images.shape == (2000, 1, 28, 28) and train.images.dtype == torch.uint8
+    assert train.labels.shape == (2000,) and set(train.labels.tolist()) == set(range(10))
     assert len(load_dataset("mnist", "test", fixture_root)) == 200
 
 
 def test_cifar10_from_an_image_folder(fixture_root: Path) -> None:
     train = load_dataset("cifar10", "train", fixture_root)
-    assert train.images.shape == (300, 3, 32, 32) and train.images.dtype == torch.uint8
+    assert train.images.shape == (1000, 3, 32, 32) and train.images.dtype == torch.uint8
     assert train.classes[0] == "airplane" and len(train.classes) == 10
     # The bar each synthetic class draws survives JPEG: pixel values stay near the written ones.
     assert train.images.float().mean() > 20
@@ -66,8 +66,8 @@ def test_balanced_indices_spread_the_remainder() -> None:
 
 
 def test_subset_larger_than_the_split_is_refused(fixture_root: Path) -> None:
-    with pytest.raises(DataError, match="subset 601 is larger than the mnist train split \\(600 images\\)"):
-        load_dataset("mnist", "train", fixture_root, subset=601)
+    with pytest.raises(DataError, match="subset 2001 is larger than the mnist train split \\(2000 images\\)"):
+        load_dataset("mnist", "train", fixture_root, subset=2001)
 
 
 def test_missing_root_names_the_expected_files(tmp_path: Path) -> None:
@@ -117,7 +117,7 @@ def test_idx_file_with_a_wrong_header(fixture_root: Path, tmp_path: Path) -> Non
 def test_images_and_labels_that_disagree(fixture_root: Path, tmp_path: Path) -> None:
     root = _copy_mnist(fixture_root, tmp_path)
     write_idx(root / "MNIST" / "raw" / "train-labels-idx1-ubyte", torch.zeros(10, dtype=torch.uint8).numpy())
-    with pytest.raises(DataError, match="600 images but .* 10 labels"):
+    with pytest.raises(DataError, match="2000 images but .* 10 labels"):
         load_dataset("mnist", "train", root)
 
 
