@@ -98,7 +98,7 @@ class Trainer:
     """Builds a run from a configuration, checks everything it can before training, then
     ``fit()`` trains, saving a checkpoint after every epoch and on any clean stop.
 
-    Callbacks (``add_callback(event, fn)``) receive the trainer: ``on_step`` every LOG_EVERY
+    Callbacks (``add_callback(event, fn)``) receive the trainer: ``on_step`` every ``log_every``
     steps, ``on_epoch_end`` after each epoch is saved, ``on_train_end`` once at the end.
     ``request_stop()`` (the widget's Stop button, Ctrl-C) ends after the current step.
     """
@@ -113,6 +113,7 @@ class Trainer:
         self.config = config
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.progress = progress
+        self.log_every = LOG_EVERY
         self.callbacks: dict[str, list[Callable[["Trainer"], None]]] = {event: [] for event in EVENTS}
         self._stop = threading.Event()
         self.stop_reason = ""
@@ -220,7 +221,7 @@ class Trainer:
                     self.global_step += 1
                     session_images += batch_size
                     bar.update(batch_size)
-                    if self.step_in_epoch % LOG_EVERY == 0:
+                    if self.step_in_epoch % self.log_every == 0:
                         self.accumulator.check_finite()
                         bar.set_postfix_str(self._postfix(), refresh=False)
                         if not noted:
@@ -455,3 +456,35 @@ def train(
 ) -> TrainResult:
     """Train one configuration into ``run_dir`` (or in memory when None)."""
     return Trainer(config, run_dir, resume=resume, progress=progress).fit()
+
+
+def run_name(config: TrainConfig) -> str:
+    """A readable, unique folder name for a configuration: the same settings, the same name."""
+    import hashlib
+    import json
+
+    identity = {k: v for k, v in config.to_dict().items() if k not in ("device", "data_root", "time_budget", "extra")}
+    digest = hashlib.sha1(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:8]
+    subset = f"-n{config.subset}" if config.subset else ""
+    return f"{config.model}-{config.dataset}-z{config.latent_dim}-e{config.epochs}{subset}-s{config.seed}-{digest}"
+
+
+def train_or_load(
+    config: TrainConfig,
+    runs_dir: str | os.PathLike = "runs",
+    progress: bool = True,
+    callbacks: dict[str, list[Callable[[Trainer], None]]] | None = None,
+) -> Trainer:
+    """Train ``config`` into ``runs_dir/run_name(config)``, or load it if it already finished
+    there: nothing trains twice for the same configuration. An unfinished run resumes.
+    Returns the trainer, whose ``history`` and ``models`` are ready to plot and sample."""
+    run_dir = Path(runs_dir) / run_name(config)
+    trainer = Trainer(config, run_dir, resume=True, progress=progress)
+    for event, fns in (callbacks or {}).items():
+        for fn in fns:
+            trainer.add_callback(event, fn)
+    if trainer.finished:
+        print(f"Loaded the finished run in {run_dir} ({trainer.epoch} epochs); nothing to train.")
+    else:
+        trainer.fit()
+    return trainer

@@ -1,0 +1,238 @@
+"""``python -m gencore bench``: training throughput of the kit against the textbook loop.
+
+For each model x dataset, in the same run:
+- images/s of the kit's own training path (``Trainer.fit``), median over timed windows
+  after a warm-up;
+- images/s of the textbook loop with the same model and batch size: a torchvision dataset
+  with per-item ``ToTensor`` and ``Normalize``, a ``DataLoader``, a default Adam and a
+  ``.item()`` per step for the running loss;
+- the FLOP rate reached, as a fraction of this machine's float32 matmul peak, measured here;
+- the peak resident memory of the kit's run.
+
+Every measurement runs in its own forked process, so one run's memory does not count
+towards another's.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import multiprocessing
+import os
+import platform
+import resource
+import statistics
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+
+from .config import TrainConfig
+from .errors import GencoreError
+
+
+@dataclass
+class BenchRecord:
+    model: str
+    dataset: str
+    images_per_s: float  # the kit's training path, median of the timed windows
+    baseline_images_per_s: float  # the textbook loop, same model and batch size
+    speedup: float  # images_per_s / baseline_images_per_s
+    flops_fraction: float  # achieved model FLOP/s over the measured matmul peak
+    peak_rss_mb: float  # peak resident memory of the kit's run
+    batch_size: int
+    width: int
+    windows: int
+    steps_per_window: int
+
+
+@dataclass
+class BenchPlan:
+    width: int = 64  # the default model width users train
+    warmup_windows: int = 1  # discarded: allocator, oneDNN kernel choice, caches
+    windows: int = 5  # the median of these is reported
+    steps_per_window: int = 10
+
+
+QUICK = BenchPlan(width=32, warmup_windows=1, windows=3, steps_per_window=4)  # under 2 minutes on 2 cores
+
+
+def run_bench(
+    data_root: str | None,
+    quick: bool = False,
+    models: tuple[str, ...] = ("vae", "gan", "wgan-gp"),
+    datasets: tuple[str, ...] = ("mnist", "cifar10"),
+    log: Callable[[str], None] = print,
+) -> tuple[list[BenchRecord], dict[str, Any]]:
+    """Measure every model x dataset; returns the records and the machine description."""
+    plan = QUICK if quick else BenchPlan()
+    peak = _in_child(_matmul_peak_flops)
+    machine = {
+        "cpu": platform.processor() or platform.machine(),
+        "cores": os.cpu_count(),
+        "threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "device": "cpu",
+        "matmul_peak_gflops": round(peak / 1e9, 1),
+    }
+    log(f"machine: {machine}")
+    records = []
+    for dataset in datasets:
+        for model in models:
+            config = TrainConfig(model=model, dataset=dataset, latent_dim=64, epochs=1, width=plan.width,
+                                 data_root=data_root, device="cpu")
+            ours = _in_child(_time_gencore, config, plan)
+            baseline = _in_child(_time_textbook, config, plan)
+            record = BenchRecord(
+                model=model, dataset=dataset,
+                images_per_s=round(ours["images_per_s"], 1),
+                baseline_images_per_s=round(baseline["images_per_s"], 1),
+                speedup=round(ours["images_per_s"] / baseline["images_per_s"], 2),
+                flops_fraction=round(ours["flops_per_image"] * ours["images_per_s"] / peak, 3),
+                peak_rss_mb=round(ours["peak_rss_mb"], 1),
+                batch_size=config.batch_size, width=plan.width,
+                windows=plan.windows, steps_per_window=plan.steps_per_window,
+            )
+            log(format_row(record))
+            records.append(record)
+    return records, machine
+
+
+HEADER = f"{'model':8} {'dataset':8} {'images/s':>9} {'textbook':>9} {'speedup':>8} {'FLOP frac':>9} {'peak MB':>8}"
+
+
+def format_row(r: BenchRecord) -> str:
+    return (f"{r.model:8} {r.dataset:8} {r.images_per_s:9.1f} {r.baseline_images_per_s:9.1f} "
+            f"{r.speedup:7.2f}x {r.flops_fraction:9.3f} {r.peak_rss_mb:8.0f}")
+
+
+def write_json(path: str | os.PathLike, records: list[BenchRecord], machine: dict[str, Any]) -> None:
+    """A list of records; each also names the machine it was measured on."""
+    Path(path).write_text(json.dumps([{**asdict(r), "machine": machine} for r in records], indent=2))
+
+
+# ---------------------------------------------------------------------- measurements
+
+
+def _in_child(fn: Callable[..., Any], *args: Any) -> Any:
+    """Run fn in a forked process and return its result, so each measurement has its own
+    memory peak and no state (threads, allocator caches) leaks between them."""
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    process = context.Process(target=_child_main, args=(queue, fn, args))
+    process.start()
+    ok, value = queue.get()
+    process.join()
+    if not ok:
+        raise GencoreError(f"benchmark step {fn.__name__} failed: {value}")
+    return value
+
+
+def _child_main(queue: Any, fn: Callable[..., Any], args: tuple) -> None:
+    try:
+        queue.put((True, fn(*args)))
+    except BaseException as error:  # reported by the parent as one line
+        queue.put((False, f"{type(error).__name__}: {error}"))
+
+
+def _matmul_peak_flops(n: int = 2048, repeats: int = 5) -> float:
+    """This machine's float32 matmul rate (FLOP/s), the median of several timed products."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    a @ b  # warm-up
+    rates = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        a @ b
+        rates.append(2 * n**3 / (time.perf_counter() - start))
+    return statistics.median(rates)
+
+
+def _window_rates(times: list[float], images_per_window: int, warmup: int) -> float:
+    rates = [images_per_window / (b - a) for a, b in zip(times, times[1:])][warmup:]
+    return statistics.median(rates)
+
+
+def _time_gencore(config: TrainConfig, plan: BenchPlan) -> dict[str, float]:
+    from .train import Trainer
+
+    steps = (plan.warmup_windows + plan.windows) * plan.steps_per_window
+    # Only the images the timed steps use are loaded: the data sits in memory either way.
+    config = TrainConfig.from_dict({**config.to_dict(), "subset": steps * config.batch_size})
+    trainer = Trainer(config, progress=False)
+    trainer.log_every = plan.steps_per_window
+    flops = _flops_per_image(trainer)
+    times = [time.perf_counter()]
+
+    def tick(t: Trainer) -> None:
+        times.append(time.perf_counter())
+        if t.step_in_epoch >= steps:
+            t.request_stop("bench")
+
+    trainer.add_callback("on_step", tick)
+    trainer.fit()
+    return {
+        "images_per_s": _window_rates(times, plan.steps_per_window * config.batch_size, plan.warmup_windows),
+        "flops_per_image": flops,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def _flops_per_image(trainer: Any) -> float:
+    """Model FLOPs (forward, backward, gradient penalty) of the kit's step, per image,
+    counted on copies so the timed run is untouched."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from .data import to_float
+    from .steps import VALUE_RANGE, build_optimizers
+
+    config = trainer.config
+    models = {k: copy.deepcopy(m) for k, m in trainer.models.items()}
+    optimizers = build_optimizers(config, models)
+    steps = config.n_critic if config.model == "wgan-gp" else 1  # one generator update per cycle
+    x = to_float(trainer.images[: config.batch_size], VALUE_RANGE[config.model])
+    counter = FlopCounterMode(display=False)
+    with counter:
+        for step in range(steps):
+            trainer.step_fn(models, optimizers, x, config, step)
+    return counter.get_total_flops() / (steps * config.batch_size)
+
+
+def _time_textbook(config: TrainConfig, plan: BenchPlan) -> dict[str, float]:
+    """The loop of a typical tutorial, with the kit's model and losses."""
+    import torchvision
+    from torch.utils.data import DataLoader
+    from torchvision import transforms
+
+    from .data import IMAGE_SHAPES, default_data_root
+    from .models import build_models
+    from .steps import STEPS
+
+    root = Path(config.data_root) if config.data_root else default_data_root()[0]
+    channels = IMAGE_SHAPES[config.dataset][0]
+    steps_ = [transforms.ToTensor()]
+    if config.model != "vae":  # GANs train on [-1, 1]
+        steps_.append(transforms.Normalize([0.5] * channels, [0.5] * channels))
+    transform = transforms.Compose(steps_)
+    if config.dataset == "mnist":
+        dataset = torchvision.datasets.MNIST(str(root), train=True, download=False, transform=transform)
+    elif (root / "cifar-10-batches-py").is_dir():
+        dataset = torchvision.datasets.CIFAR10(str(root), train=True, download=False, transform=transform)
+    else:
+        dataset = torchvision.datasets.ImageFolder(str(root / "cifar10" / "train"), transform=transform)
+    loader = DataLoader(dataset, batch_size=config.batch_size, shuffle=True, drop_last=True)
+    torch.manual_seed(config.seed)
+    models = build_models(config, IMAGE_SHAPES[config.dataset])
+    optimizers = {k: torch.optim.Adam(m.parameters(), lr=config.lr, betas=config.betas) for k, m in models.items()}
+    step_fn = STEPS[config.model]
+    steps = (plan.warmup_windows + plan.windows) * plan.steps_per_window
+    times, running = [time.perf_counter()], 0.0
+    for step, (x, _) in enumerate(loader):
+        metrics = step_fn(models, optimizers, x, config, step)
+        running += next(iter(metrics.values())).item()  # the tutorial's running loss
+        if (step + 1) % plan.steps_per_window == 0:
+            times.append(time.perf_counter())
+        if step + 1 >= steps:
+            break
+    return {"images_per_s": _window_rates(times, plan.steps_per_window * config.batch_size, plan.warmup_windows)}

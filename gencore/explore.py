@@ -1,0 +1,88 @@
+"""What the notebooks show after training: model summaries, latent interpolation, and the
+seed study's comparisons assembled from the runs that already exist."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from .config import TrainConfig
+from .train import generate, run_name
+
+# The seed study's grid (DESIGN.md): latent sizes per dataset, and the two training lengths.
+SEED_LATENTS = {"mnist": (2, 64), "cifar10": (64, 512)}
+SEED_EPOCHS = (20, 100)
+
+
+def model_summary(models: dict[str, nn.Module]) -> str:
+    """Each network's layers with their parameter counts, and the totals."""
+    lines = []
+    for role, model in models.items():
+        total = sum(p.numel() for p in model.parameters())
+        lines.append(f"{role}: {type(model).__name__}, {total:,} parameters")
+        for name, module in model.named_modules():
+            own = sum(p.numel() for p in module.parameters(recurse=False))
+            if own:
+                lines.append(f"  {name:<18} {str(module):<64.64} {own:>10,}")
+    return "\n".join(lines)
+
+
+def slerp(z0: torch.Tensor, z1: torch.Tensor, steps: int) -> torch.Tensor:
+    """Points on the great circle from z0 to z1 (spherical interpolation): unlike a straight
+    line, every point keeps the norm typical of Gaussian draws, so it stays where the
+    generator was trained (White 2016, "Sampling Generative Networks")."""
+    t = torch.linspace(0, 1, steps).unsqueeze(1)
+    cos = torch.nn.functional.cosine_similarity(z0, z1, dim=0).clamp(-1 + 1e-7, 1 - 1e-7)
+    omega = torch.arccos(cos)
+    return (torch.sin((1 - t) * omega) * z0 + torch.sin(t * omega) * z1) / torch.sin(omega)
+
+
+def interpolation_images(models: dict[str, nn.Module], latent_dim: int, pairs: int = 4, steps: int = 10,
+                         seed: int = 0, device: str | torch.device = "cpu") -> torch.Tensor:
+    """``pairs`` rows of ``steps`` images each, decoded along slerp paths between prior draws."""
+    generator = torch.Generator().manual_seed(seed)
+    ends = torch.randn(pairs, 2, latent_dim, generator=generator)
+    z = torch.cat([slerp(a, b, steps) for a, b in ends])
+    with torch.no_grad():
+        return generate(models, z.to(device)).cpu()
+
+
+def seed_study_runs(config: TrainConfig, runs_dir: str | Path = "runs") -> list[dict]:
+    """The seed study's grid for this model and dataset (its latent sizes x 20 and 100 epochs,
+    full data), each with its run folder if it exists and the command that would make it."""
+    rows = []
+    for latent in SEED_LATENTS[config.dataset]:
+        for epochs in SEED_EPOCHS:
+            wanted = TrainConfig.from_dict({**config.to_dict(), "latent_dim": latent, "epochs": epochs,
+                                            "subset": None, "time_budget": None})
+            folder = Path(runs_dir) / run_name(wanted)
+            info = _read_json(folder / "run.json")
+            rows.append({
+                "latent_dim": latent, "epochs": epochs, "folder": folder,
+                "exists": info.get("status") == "finished",
+                "seconds": info.get("seconds"),
+                "last": _last_history_row(folder),
+                "command": (f"python -m gencore train --model {config.model} --dataset {config.dataset} "
+                            f"--latent-dim {latent} --epochs {epochs} --batch-size {config.batch_size} --lr {config.lr:g} "
+                            f"--width {config.width} --seed {config.seed} --out {folder}"),
+            })
+    return rows
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _last_history_row(folder: Path) -> dict[str, float]:
+    try:
+        rows = list(csv.DictReader((folder / "history.csv").open()))
+    except OSError:
+        return {}
+    return {k: float(v) for k, v in rows[-1].items()} if rows else {}

@@ -1,0 +1,273 @@
+"""Write the numbered course notebooks from one template, so the six stay consistent.
+
+Run from the repository root after changing the text below:  python notebooks/make_notebooks.py
+The notebooks are written without outputs; edit them in Jupyter if you prefer, but then
+carry the change back here or stop using this script.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+HERE = Path(__file__).parent
+DATASET_NAMES = {"mnist": "MNIST", "cifar10": "CIFAR-10"}
+MODEL_NAMES = {"vae": "Variational autoencoder", "gan": "GAN (DCGAN)", "wgan-gp": "WGAN-GP"}
+NOTEBOOKS = [
+    ("01_vae_mnist", "vae", "mnist", 2),
+    ("02_vae_cifar10", "vae", "cifar10", 64),
+    ("03_gan_mnist", "gan", "mnist", 64),
+    ("04_gan_cifar10", "gan", "cifar10", 64),
+    ("05_wgan_gp_mnist", "wgan-gp", "mnist", 64),
+    ("06_wgan_gp_cifar10", "wgan-gp", "cifar10", 64),
+]
+
+THEORY = {
+    "vae": r"""## The model: a variational autoencoder
+
+An **encoder** maps an image $x$ to a Gaussian over latent codes, $q_\phi(z\mid x)=\mathcal N(\mu_\phi(x),\operatorname{diag}\sigma^2_\phi(x))$;
+a **decoder** maps a code back to an image $\hat x = f_\theta(z)$. Training maximises the evidence lower bound (ELBO)
+
+$$\log p_\theta(x) \;\ge\; \mathbb E_{q_\phi(z\mid x)}\big[\log p_\theta(x\mid z)\big] \;-\; \mathrm{KL}\big(q_\phi(z\mid x)\,\|\,\mathcal N(0,I)\big).$$
+
+As in the seed study, the reconstruction term is the **summed squared error** $\lVert x-\hat x\rVert^2$ (a Gaussian
+likelihood with a fixed variance, up to constants), and the KL term has a closed form
+(Kingma & Welling 2014, Appendix B):
+
+$$\mathrm{KL} = -\tfrac12\sum_j \big(1+\log\sigma_j^2-\mu_j^2-\sigma_j^2\big).$$
+
+Sampling $z$ would block gradients, so we use the **reparameterisation** $z=\mu+\varepsilon\odot\exp(\tfrac12\log\sigma^2)$,
+$\varepsilon\sim\mathcal N(0,I)$: the randomness moves into $\varepsilon$ and gradients flow through $\mu$ and $\log\sigma^2$.
+Both networks are MLPs (three hidden layers); the decoder ends in a sigmoid, so pixels lie in $[0,1]$.""",
+    "gan": r"""## The model: a generative adversarial network
+
+A **generator** $G$ turns noise $z\sim\mathcal N(0,I)$ into an image; a **discriminator** $D$ outputs the probability that an
+image is real. They play the minimax game (Goodfellow et al. 2014)
+
+$$\min_G\max_D\; \mathbb E_{x}\big[\log D(x)\big] + \mathbb E_{z}\big[\log(1-D(G(z)))\big].$$
+
+Written as a loss, the discriminator minimises the binary cross-entropy $L_D=\mathrm{BCE}(D(x),1)+\mathrm{BCE}(D(G(z)),0)$.
+For a fixed $G$ the best discriminator is $D^*=p_\text{data}/(p_\text{data}+p_g)$, and then
+$L_D = 2\log 2 - 2\,\mathrm{JSD}(p_\text{data}\,\|\,p_g)$ (Theorem 1 of the paper). So
+
+$$\mathrm{JSD}\;\approx\;\log 2 - L_D/2,$$
+
+which we plot every epoch: $0$ when $D$ cannot tell real from fake, $\log 2\approx0.693$ when it always can. It is exact only at
+the optimal $D$; with a real, imperfect $D$ it is an estimate and can even dip below $0$.
+The generator uses the **non-saturating** loss $\mathrm{BCE}(D(G(z)),1)$, which keeps its gradients alive while $D$ wins easily.
+
+The networks follow DCGAN (Radford et al. 2016): the generator is transposed convolution, batch norm and ReLU three times, then a
+transposed convolution and $\tanh$ (so the data is scaled to $[-1,1]$); the discriminator is convolution and LeakyReLU, convolution,
+batch norm and LeakyReLU, and a final convolution to one score followed by a sigmoid.""",
+    "wgan-gp": r"""## The model: Wasserstein GAN with gradient penalty
+
+The JS divergence saturates at $\log 2$ when real and generated images do not overlap, and then gives the generator no useful
+gradient. The **Earth Mover (Wasserstein-1) distance** keeps measuring how far apart they are. Its Kantorovich-Rubinstein dual is
+
+$$W_1(p_\text{data},p_g)=\sup_{\lVert f\rVert_L\le 1}\;\mathbb E_{x\sim p_\text{data}}[f(x)]-\mathbb E_{z}[f(G(z))],$$
+
+a supremum over **1-Lipschitz** functions $f$. A neural **critic** plays $f$: it outputs an unbounded score (no sigmoid), and the gap
+$\mathbb E[f(x)]-\mathbb E[f(G(z))]$ is the Earth Mover estimate we plot. The generator minimises $-\mathbb E[f(G(z))]$.
+
+The Lipschitz constraint is enforced softly with the **gradient penalty** of Gulrajani et al. (2017): at random interpolates
+$\hat x=\alpha x+(1-\alpha)G(z)$, $\alpha\sim U[0,1]$ per sample,
+
+$$\lambda\,\mathbb E_{\hat x}\big[(\lVert\nabla_{\hat x} f(\hat x)\rVert_2-1)^2\big],\qquad\lambda=10 .$$
+
+The penalty is per sample, so the critic must not use batch norm (it would mix samples); ours has none. The critic is trained
+$n_\text{critic}=5$ times per generator step so that it stays near its optimum, and Adam uses $\beta=(0, 0.9)$ as in the paper.""",
+}
+
+LOOK_FOR = {
+    "vae": """**What to look for.** The MSE falls fast, then slowly; the KL *rises* at first, as the encoder starts to use the latent
+space, then settles. Train and test curves close together mean no overfitting. The total is the negative ELBO per image (up to
+the constant of the Gaussian likelihood).""",
+    "gan": """**What to look for.** GAN losses do not fall to zero: the two players push against each other. Healthy training keeps
+$L_D$ near $2\\log 2\\approx1.39$ early and the JSD estimate well below $\\log 2$, with mean $D(x)$ and $D(G(z))$ apart but not at 1 and 0.
+A JSD estimate pinned at $\\log 2$ with $D(G(z))\\to0$ means the discriminator has won and the generator's gradients are vanishing.""",
+    "wgan-gp": """**What to look for.** Unlike the GAN losses, the Earth Mover estimate is meaningful: it should fall as the samples improve
+(it is an estimate of a distance, up to the critic's quality). The gradient penalty should stay small (well under 1) once the critic
+is near 1-Lipschitz; a large penalty means the critic is fighting the constraint.""",
+}
+
+FAILURES = {
+    "vae": """## Known failure modes
+
+- **Blur.** The MSE loss is a Gaussian likelihood: the best the decoder can do under uncertainty is the *mean* of plausible images,
+  which is blurry. This is the VAE's signature, strongest on CIFAR-10.
+- **Posterior collapse.** If the KL term wins, the encoder ignores the input ($\\mu\\approx0$, KL $\\approx0$) and every sample looks the same.
+- **Latent size.** With 2 dimensions everything must fit on a plane: digits blur into each other but the map is easy to read.
+  Larger latents reconstruct better; beyond what the data needs, the extra dimensions are simply switched off by the KL term.""",
+    "gan": """## Known failure modes
+
+- **Mode collapse.** The generator finds a few images that fool $D$ and produces only those: the sample grid shows the same digit
+  over and over. Look at the grid, not only the losses.
+- **Vanishing gradients.** If $D$ becomes too good, $\\log(1-D(G(z)))$ saturates; the non-saturating loss helps but does not cure it.
+- **Instability.** Losses oscillate, quality rises and falls between epochs. Lower learning rates, batch norm in $G$ and the DCGAN
+  initialisation are the usual remedies; more epochs do not always help.""",
+    "wgan-gp": """## Known failure modes
+
+- **A weak critic.** With too few critic steps, the Earth Mover estimate stops meaning anything. Keep `n_critic` around 5.
+- **Slow start.** The WGAN-GP learns more slowly per epoch than the GAN (one generator step per five critic steps), but more steadily:
+  mode collapse is rare.
+- **Penalty weight.** Too small a `gp_weight` lets the critic's scores explode; too large a weight makes it too smooth to guide $G$.""",
+}
+
+
+def parameters_cell(model: str, dataset: str, latent: int) -> str:
+    batch, lr = {"vae": (128, "1e-4"), "gan": (64, "1e-4"), "wgan-gp": (64, "5e-5")}[model]
+    lines = [
+        f'dataset = "{dataset}"  # "mnist" or "cifar10"',
+        f"latent_dim = {latent}  # the seed study compares {'2 and 64' if dataset == 'mnist' else '64 and 512'}",
+        "epochs = 20  # the seed study compares 20 and 100",
+        f"batch_size = {batch}  # the seed's value",
+        f"lr = {lr}  # Adam learning rate, the seed's value",
+        "seed = 0  # the same seed gives the same numbers",
+        "subset = None  # None = the full training split; e.g. 4096 for a quick run",
+        'data_root = None  # None = $GENCORE_DATA or the download cache; e.g. "../shared/data" offline',
+        'device = "auto"  # CUDA, then MPS, then CPU',
+        "width = 64  # network width (DCGAN's 64 channels; the VAE's hidden layers are 512, 256, 128)",
+        "time_budget = None  # minutes: stop cleanly, saved, when spent",
+        'runs_dir = "runs"  # where finished runs are kept (train-or-load)',
+    ]
+    if model == "wgan-gp":
+        lines += ["n_critic = 5  # critic steps per generator step", "gp_weight = 10.0  # gradient penalty weight lambda"]
+    return "\n".join(lines)
+
+
+def config_cell(model: str) -> str:
+    extra = ", n_critic=n_critic, gp_weight=gp_weight" if model == "wgan-gp" else ""
+    return f"""%matplotlib inline
+from gencore.config import TrainConfig
+from gencore.train import train_or_load, run_name
+
+# Values derived from the parameters live here, after the parameters cell, so papermill's injected values are used.
+config = TrainConfig(model="{model}", dataset=dataset, latent_dim=latent_dim, epochs=epochs, batch_size=batch_size,
+                     lr=lr, seed=seed, subset=subset, data_root=data_root, device=device, width=width,
+                     time_budget=time_budget{extra})
+print("run folder:", run_name(config))"""
+
+
+def build(stem: str, model: str, dataset: str, latent: int) -> nbformat.NotebookNode:
+    name, data_name = MODEL_NAMES[model], DATASET_NAMES[dataset]
+    gan = model != "vae"
+    cells = [
+        new_markdown_cell(f"""# {stem[:2]} · {name} on {data_name}
+
+In this notebook you train a {name} on {data_name}, watch it learn, and look at what it generates.
+Run it top to bottom (*Run → Run All Cells*). Everything it needs lives in the `gencore` package; the notebook only
+calls it and explains. A finished run is saved under `runs/` and loaded, not retrained, the next time.
+
+**Time.** On a 2-core laptop CPU one epoch of the full data takes minutes, so the default 20 epochs take a while: set
+`subset` (say 4096) and `epochs` (say 3) in the next cell for a first look, or use a GPU."""),
+        new_markdown_cell("""## Parameters
+
+The next cell holds every setting. It is tagged `parameters`, so an instructor can run this notebook headlessly with other values:
+`papermill {stem}.ipynb out.ipynb -p latent_dim 64 -p epochs 100`.""".replace("{stem}", stem)),
+        new_code_cell(parameters_cell(model, dataset, latent), metadata={"tags": ["parameters"]}),
+        new_code_cell(config_cell(model)),
+        new_markdown_cell(THEORY[model]),
+        new_markdown_cell(f"""## The data
+
+The whole split is held in memory as 8-bit images and scaled per batch: to $[0,1]$ for the VAE (its decoder ends in a sigmoid),
+to $[-1,1]$ for the GANs (their generator ends in $\\tanh$). Native sizes: MNIST $1\\times28\\times28$, CIFAR-10 $3\\times32\\times32$."""),
+        new_code_cell("""# NBVAL_CHECK_OUTPUT
+from gencore.data import load_dataset
+from gencore.plots import plot_samples
+
+train_data = load_dataset(config.dataset, "train", config.data_root, config.subset, config.seed)
+print(f"{len(train_data)} training images of shape {train_data.image_shape}, {train_data.images.dtype}")
+print("classes:", ", ".join(train_data.classes))"""),
+        new_code_cell("""plot_samples(train_data.images[:64].float() / 255, "Real training images")"""),
+        new_markdown_cell("## The model\n\nEvery size below follows from the image shape, `latent_dim` and `width`."),
+        new_code_cell("""# NBVAL_CHECK_OUTPUT
+from gencore.data import IMAGE_SHAPES
+from gencore.explore import model_summary
+from gencore.models import build_models
+
+print(model_summary(build_models(config, IMAGE_SHAPES[config.dataset])))"""),
+        new_markdown_cell("""## Training
+
+`train_or_load` trains into `runs/<run folder>` with a live progress bar (images per second and time left), saving a
+checkpoint after every epoch. If that folder already holds the finished run, it is loaded instead; an unfinished one resumes.
+Interrupt the kernel to stop cleanly: the current step finishes and everything is saved."""),
+        new_code_cell("trainer = train_or_load(config, runs_dir)\nhistory = trainer.history"),
+        new_markdown_cell("## Loss curves\n\n" + LOOK_FOR[model]),
+        new_code_cell(f"""from gencore.plots import plot_losses
+
+plot_losses(history, "{model}", f"{name} on {data_name}, latent {{latent_dim}}")"""),
+        new_markdown_cell("## Generated images beside original images\n\nThe same fixed latent points are used every time, so runs can be compared image by image."),
+        new_code_cell("""from gencore.plots import plot_real_vs_generated
+from gencore.data import to_float
+
+generated = trainer.generate(trainer.fixed_z).cpu()
+plot_real_vs_generated(to_float(train_data.images[:64], "unit"), generated, f"latent {latent_dim}, {trainer.epoch} epochs")"""),
+    ]
+    if model == "vae":
+        cells += [
+            new_markdown_cell("## Reconstructions\n\nTest images (odd rows) and the decoder's output for the mean of their posterior (even rows). Blur here is the MSE loss at work."),
+            new_code_cell("""from gencore.train import run_figures
+
+run_figures(trainer)["reconstructions"]"""),
+        ]
+    cells += [
+        new_markdown_cell(f"""## The latent space
+
+With `latent_dim = 2` the whole latent space is a plane, and we can decode a grid of points on it: the map shows how the model
+arranges the data. For every latent size we can walk between two random latent points. We use spherical interpolation: in high
+dimensions Gaussian draws lie near a sphere, and a straight line between two of them passes through the unlikely region near the
+origin{"; a smooth walk means the generator has learnt a continuous space, not a lookup table of images" if gan else ""}."""),
+        new_code_cell("""from gencore.plots import plot_latent_manifold
+
+if latent_dim == 2:
+    display(plot_latent_manifold(lambda z: trainer.generate(z).cpu()))
+else:
+    print(f"latent_dim is {latent_dim}: the 2-D map needs latent_dim = 2 (try it in the panel below).")"""),
+        new_code_cell("""from gencore.explore import interpolation_images
+from gencore.plots import plot_interpolation
+
+plot_interpolation(interpolation_images(trainer.models, latent_dim, pairs=4, steps=10, seed=seed, device=trainer.device))"""),
+        new_markdown_cell(FAILURES[model]),
+        new_markdown_cell(f"""## The seed study's comparisons
+
+The study this course grew from compared latent sizes ({'2 and 64' if dataset == 'mnist' else '64 and 512'} on {data_name})
+and training lengths (20 and 100 epochs) on the full data. The next cell shows the runs of that grid that already exist in
+`runs_dir` and prints the command for each missing one. Larger latents give the {'decoder more room: sharper reconstructions, a less readable map' if model == 'vae' else 'generator more directions of variation, but not automatically better images'};
+more epochs help until the model stops improving{'' if model == 'vae' else ' or training destabilises'}."""),
+        new_code_cell("""from gencore.explore import seed_study_runs
+from IPython.display import Image, display
+
+for row in seed_study_runs(config, runs_dir):
+    label = f"latent {row['latent_dim']:>3}, {row['epochs']:>3} epochs"
+    if row["exists"]:
+        numbers = ", ".join(f"{k} {v:.4g}" for k, v in row["last"].items() if k != "epoch")
+        print(f"{label}: {row['seconds']:.0f} s; last epoch {numbers}")
+        display(Image(filename=str(row["folder"] / "samples.png"), width=280))
+    else:
+        print(f"{label}: not trained yet ->  {row['command']}")"""),
+        new_markdown_cell("""## Try it yourself
+
+Pick another latent size (2, 64, 512 or any number) and a number of epochs, then press **Train**. The loss curves and the
+samples update after every epoch; **Stop** ends cleanly after the current step and keeps what was learnt. Finished runs are
+listed below the plots: select several and press **Compare selected** to see them side by side. Under papermill or nbval
+the panel only renders; nothing trains until you click."""),
+        new_code_cell("""from gencore.widgets import TrainingPanel
+
+TrainingPanel(config, runs_dir)"""),
+    ]
+    notebook = new_notebook(cells=cells)
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    notebook.metadata["language_info"] = {"name": "python"}
+    return notebook
+
+
+def main() -> None:
+    for stem, model, dataset, latent in NOTEBOOKS:
+        nbformat.write(build(stem, model, dataset, latent), HERE / f"{stem}.ipynb")
+        print("wrote", HERE / f"{stem}.ipynb")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,86 @@
+"""The notebooks: committed clean with a parameters cell, executed headlessly by papermill with
+small parameters, then validated by nbval against that execution."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from conftest import REPO, real_data_root
+
+NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+REQUIRED = {"dataset", "latent_dim", "epochs", "batch_size", "lr", "seed", "subset", "data_root", "device"}
+# Figures each notebook must show: real images, losses, real vs generated, interpolation,
+# plus reconstructions (VAE) and the 2-D latent map (latent_dim == 2).
+MIN_FIGURES = {"01_vae_mnist": 6, "02_vae_cifar10": 5}
+
+
+def _parameter_names(cell: nbformat.NotebookNode) -> set[str]:
+    return {line.split("=")[0].strip() for line in cell.source.splitlines() if "=" in line and not line.startswith("#")}
+
+
+def test_there_are_six_numbered_notebooks() -> None:
+    assert [p.stem for p in NOTEBOOKS] == ["01_vae_mnist", "02_vae_cifar10", "03_gan_mnist", "04_gan_cifar10",
+                                           "05_wgan_gp_mnist", "06_wgan_gp_cifar10"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_has_a_parameters_cell_and_no_outputs(path: Path) -> None:
+    notebook = nbformat.read(path, as_version=4)
+    code = [c for c in notebook.cells if c.cell_type == "code"]
+    assert "parameters" in code[0].metadata.get("tags", []), "the first code cell must be tagged 'parameters'"
+    names = _parameter_names(code[0])
+    assert REQUIRED <= names
+    if "wgan" in path.stem:
+        assert {"n_critic", "gp_weight"} <= names
+    for cell in code:
+        assert cell.get("outputs") == [] and cell.get("execution_count") is None, "commit notebooks without outputs"
+
+
+@pytest.fixture(scope="module")
+def executed(tmp_path_factory: pytest.TempPathFactory, fixture_root: Path) -> dict[str, Path]:
+    """Every notebook run by papermill with small parameters (about one epoch, ~1,000 images)."""
+    import papermill
+
+    root = real_data_root() or fixture_root
+    out = tmp_path_factory.mktemp("notebooks")
+    results = {}
+    for path in NOTEBOOKS:
+        target = out / path.name
+        papermill.execute_notebook(
+            str(path), str(target), cwd=str(REPO), progress_bar=False, kernel_name="python3",
+            parameters={"epochs": 1, "subset": 1000, "data_root": str(root), "runs_dir": str(out / "runs")},
+        )
+        results[path.stem] = target
+    return results
+
+
+@pytest.mark.parametrize("stem", [p.stem for p in NOTEBOOKS])
+def test_notebook_runs_headlessly_and_shows_its_figures(executed: dict[str, Path], stem: str) -> None:
+    notebook = nbformat.read(executed[stem], as_version=4)
+    outputs = [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    figures = sum("image/png" in o.get("data", {}) for o in outputs)
+    assert figures >= MIN_FIGURES.get(stem, 4), f"{figures} figures"
+    runs = executed[stem].parent / "runs"
+    model = stem.split("_", 1)[1].rsplit("_", 1)[0].replace("wgan_gp", "wgan-gp")
+    finished = [json.loads((d / "run.json").read_text()) for d in runs.glob(f"{model}-*") if (d / "run.json").exists()]
+    assert any(info["status"] == "finished" for info in finished)
+
+
+def test_nbval_validates_the_executed_notebooks(executed: dict[str, Path], tmp_path: Path) -> None:
+    """nbval re-runs each executed notebook (train-or-load now loads) and compares the cells
+    marked NBVAL_CHECK_OUTPUT (data shapes, parameter counts) with papermill's outputs."""
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env", "-p", "no:cacheprovider", "-q",
+         "-c", str(tmp_path / "pytest.ini"), "--rootdir", str(tmp_path), *map(str, executed.values())],
+        capture_output=True, text=True, cwd=REPO, timeout=900,
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "passed" in result.stdout

@@ -1,0 +1,68 @@
+"""The training panel, driven through its button callbacks as a learner would click them."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from gencore.config import TrainConfig
+from gencore.widgets import TrainingPanel
+
+
+def panel(root: Path, runs: Path, **overrides) -> TrainingPanel:  # noqa: ANN003
+    settings = dict(model="gan", dataset="mnist", latent_dim=8, epochs=1, batch_size=32, width=8, subset=256,
+                    data_root=str(root), device="cpu")
+    settings.update(overrides)
+    return TrainingPanel(TrainConfig(**settings), runs)
+
+
+def test_train_shows_live_views_and_lists_the_run(fixture_root: Path, tmp_path: Path) -> None:
+    p = panel(fixture_root, tmp_path)
+    p.latent.value, p.epochs.value = "2", 2
+    p.train_button.click()
+    assert p.stop_button.disabled is False
+    p.wait(120)
+    assert p.status.value.startswith("finished: 2/2 epochs"), p.status.value
+    assert p.losses.value[:4] == b"\x89PNG" and p.samples.value[:4] == b"\x89PNG"
+    assert len(p.runs.options) == 1 and "finished, 2 epochs" in p.runs.options[0][0]
+    assert p.train_button.disabled is False and p.stop_button.disabled is True
+    p.train_button.click()  # the same settings again: loaded, not retrained
+    p.wait(60)
+    assert "nothing to train" in p.status.value
+    assert len(p.runs.options) == 1
+
+
+def test_stop_ends_cleanly_and_keeps_what_was_learned(fixture_root: Path, tmp_path: Path) -> None:
+    p = panel(fixture_root, tmp_path, subset=2000)
+    p.epochs.value = 200
+    p.train_button.click()
+    time.sleep(3)
+    p.stop_button.click()
+    p.wait(120)
+    assert not p.thread.is_alive()
+    assert p.status.value.startswith("stopped:"), p.status.value
+    run = Path(p.runs.options[0][1])
+    assert json.loads((run / "run.json").read_text())["status"] == "stopped"
+    assert (run / "checkpoint.pt").exists() and (run / "samples.png").exists()
+
+
+def test_a_bad_latent_size_is_explained_in_the_panel(fixture_root: Path, tmp_path: Path) -> None:
+    p = panel(fixture_root, tmp_path)
+    p.latent.value = "zero"
+    p.train_button.click()
+    assert p.thread is None
+    assert "Cannot train" in p.status.value and "latent_dim must be a whole number" in p.status.value
+
+
+def test_compare_shows_the_selected_runs_side_by_side(fixture_root: Path, tmp_path: Path) -> None:
+    p = panel(fixture_root, tmp_path)
+    for latent in ("2", "16"):
+        p.latent.value = latent
+        p.train_button.click()
+        p.wait(120)
+    assert len(p.runs.options) == 2
+    p.runs.value = tuple(value for _, value in p.runs.options)
+    p.compare_button.click()
+    assert "latent 2," in p.comparison.value and "latent 16," in p.comparison.value
+    assert p.comparison.value.count("<img") == 2
