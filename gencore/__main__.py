@@ -18,6 +18,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     from .config import DATASETS, MODELS
+    from .presets import PRESETS
 
     parser = _Parser(prog="python -m gencore", description="Train and sample VAE, GAN and WGAN-GP models on MNIST and CIFAR-10.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -30,14 +31,17 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--epochs", required=True, type=str, help="passes over the training split (the seed study uses 20 and 100)")
     train.add_argument("--batch-size", type=str, default=None, help="images per step (default: VAE 128, GANs 64, the seed's values)")
     train.add_argument("--lr", type=str, default=None, help="Adam learning rate (default: VAE and GAN 1e-4, WGAN-GP 5e-5)")
-    train.add_argument("--width", type=str, default="64", help="network width: DCGAN base channels, VAE hidden size / 8 (default 64)")
-    train.add_argument("--n-critic", type=str, default="5", help="WGAN-GP critic steps per generator step (default 5)")
-    train.add_argument("--gp-weight", type=str, default="10", help="WGAN-GP gradient penalty weight lambda (default 10)")
+    train.add_argument("--width", type=str, default=None, help="network width: DCGAN base channels, VAE hidden size / 8 (default 64)")
+    train.add_argument("--n-critic", type=str, default=None, help="WGAN-GP critic steps per generator step (default 5)")
+    train.add_argument("--gp-weight", type=str, default=None, help="WGAN-GP gradient penalty weight lambda (default 10)")
     train.add_argument("--subset", type=str, default=None, help="train on a seeded, class-balanced sample of N images")
     train.add_argument("--data-root", default=None, help="folder holding the datasets (else $GENCORE_DATA, else a download cache)")
     train.add_argument("--seed", type=str, default="0", help="random seed for weights, noise and data order (default 0)")
     train.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps")
     train.add_argument("--time-budget", type=str, default=None, help="minutes; stop cleanly, saved, when they are spent")
+    train.add_argument("--preset", default=None, choices=sorted(PRESETS),
+                       help="cpu-fast: narrower nets, the papers' learning rates and a time budget (5 min MNIST, 10 min "
+                            "CIFAR-10) for good samples on a laptop CPU; explicit flags override it")
     train.add_argument("--resume", action="store_true", help="continue the run already in --out from its last checkpoint")
     train.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     train.add_argument("--out", required=True, help="run directory to write (created if needed)")
@@ -76,12 +80,16 @@ def _train(args: argparse.Namespace) -> int:
     from .config import TrainConfig
     from .train import Trainer
 
-    config = TrainConfig(
-        model=args.model, dataset=args.dataset, latent_dim=args.latent_dim, epochs=args.epochs,
+    from .presets import preset_settings
+
+    given = dict(
         batch_size=args.batch_size, lr=args.lr, width=args.width, n_critic=args.n_critic,
-        gp_weight=args.gp_weight, subset=args.subset, data_root=args.data_root, seed=args.seed,
-        device=args.device, time_budget=args.time_budget,
+        gp_weight=args.gp_weight, subset=args.subset, data_root=args.data_root, time_budget=args.time_budget,
     )
+    settings = preset_settings(args.preset, args.model, args.dataset) if args.preset else {}
+    settings.update({k: v for k, v in given.items() if v is not None})  # explicit flags win
+    config = TrainConfig(model=args.model, dataset=args.dataset, latent_dim=args.latent_dim, epochs=args.epochs,
+                         seed=args.seed, device=args.device, **settings)
     result = Trainer(config, args.out, resume=args.resume, progress=not args.no_progress).fit()
     last = result.history[-1] if result.history else {}
     summary = " ".join(f"{k}={v:.4g}" for k, v in last.items() if k != "epoch")

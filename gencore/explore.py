@@ -60,12 +60,12 @@ def seed_study_runs(config: TrainConfig, runs_dir: str | Path = "runs") -> list[
             wanted = TrainConfig.from_dict({**config.to_dict(), "latent_dim": latent, "epochs": epochs,
                                             "subset": None, "time_budget": None})
             folder = Path(runs_dir) / run_name(wanted)
-            info = _read_json(folder / "run.json")
+            info = read_json(folder / "run.json")
             rows.append({
                 "latent_dim": latent, "epochs": epochs, "folder": folder,
                 "exists": info.get("status") == "finished",
                 "seconds": info.get("seconds"),
-                "last": _last_history_row(folder),
+                "last": last_history_row(folder),
                 "command": (f"python -m gencore train --model {config.model} --dataset {config.dataset} "
                             f"--latent-dim {latent} --epochs {epochs} --batch-size {config.batch_size} --lr {config.lr:g} "
                             f"--width {config.width} --seed {config.seed} --out {folder}"),
@@ -73,14 +73,16 @@ def seed_study_runs(config: TrainConfig, runs_dir: str | Path = "runs") -> list[
     return rows
 
 
-def _read_json(path: Path) -> dict:
+def read_json(path: Path) -> dict:
+    """A JSON file's content, or {} when it is missing or unreadable (a run still starting)."""
     try:
         return json.loads(path.read_text())
     except (OSError, ValueError):
         return {}
 
 
-def _last_history_row(folder: Path) -> dict[str, float]:
+def last_history_row(folder: Path) -> dict[str, float]:
+    """The last epoch's numbers in a run folder's history.csv, or {} before the first epoch."""
     try:
         rows = list(csv.DictReader((folder / "history.csv").open()))
     except OSError:

@@ -33,7 +33,7 @@ from .data import ImageData, batch_indices, epoch_order, load_dataset, to_float
 from .errors import GencoreError, NonFiniteLossError
 from .models import build_models
 from .runtime import capture_rng_state, resolve_device, restore_rng_state, seed_everything
-from .steps import METRICS, STEPS, VALUE_RANGE, build_optimizers, vae_test_metrics
+from .steps import METRICS, STEPS, VALUE_RANGE, build_optimizers, memory_format, vae_test_metrics
 
 EVENTS = ("on_step", "on_epoch_end", "on_train_end")
 LOG_EVERY = 20  # steps between host syncs: progress text, NaN check, on_step callbacks
@@ -132,7 +132,9 @@ class Trainer:
         self.image_shape = self.train_data.image_shape
         self.images = self.train_data.images.to(self.device)  # the whole split, uint8, on the device
         seed_everything(config.seed)
-        self.models = {name: m.to(self.device) for name, m in build_models(config, self.image_shape).items()}
+        self.memory_format = memory_format(config)
+        self.models = {name: m.to(self.device, memory_format=self.memory_format)
+                       for name, m in build_models(config, self.image_shape).items()}
         self.optimizers = build_optimizers(config, self.models)
         # The run owns its random state: fit() starts from it and saves it back, so runs that
         # are built or trained in any interleaving give the same numbers.
@@ -214,7 +216,7 @@ class Trainer:
             while self.epoch < config.epochs:
                 order = epoch_order(len(self.train_data), config.seed, self.epoch, self.device)
                 for indices in batch_indices(order, batch_size, self.step_in_epoch):
-                    x = to_float(self.images[indices], value_range)
+                    x = to_float(self.images[indices], value_range).contiguous(memory_format=self.memory_format)
                     metrics = self.step_fn(self.models, self.optimizers, x, config, self.global_step)
                     self.accumulator.add(self.global_step, metrics)
                     self.step_in_epoch += 1
@@ -431,10 +433,12 @@ def _note_long_cpu_run(trainer: Trainer, bar, images_per_s: float) -> bool:  # n
         return True
     left = (trainer.config.epochs * trainer.steps_per_epoch - trainer.global_step) * trainer.config.batch_size
     minutes = left / images_per_s / 60
-    if minutes > CPU_NOTE_MINUTES:
+    budget = trainer.config.time_budget
+    if minutes > CPU_NOTE_MINUTES and (budget is None or budget > CPU_NOTE_MINUTES):
         bar.write(
-            f"note: at {images_per_s:.0f} images/s this CPU run needs about {minutes:.0f} more minutes; "
-            "a GPU, fewer --epochs, a --subset or a --time-budget make it shorter."
+            f"note: at {images_per_s:.0f} images/s this CPU run needs about {minutes:.0f} more minutes"
+            + (f" (its time budget stops it after {budget:g})" if budget else "")
+            + "; a GPU, fewer --epochs, a --subset, a --time-budget or --preset cpu-fast make it shorter."
         )
     return True
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import html
 import io
-import json
 import threading
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ import ipywidgets as w
 
 from .config import TrainConfig
 from .errors import GencoreError
+from .explore import last_history_row, read_json
 from .train import Trainer, run_figures, run_name
 
 
@@ -136,7 +136,7 @@ class TrainingPanel:
         """List the runs of this model and dataset found in runs_dir."""
         options = []
         for folder in sorted(self.runs_dir.glob(f"{self.base_config.model}-{self.base_config.dataset}-*")):
-            info = _read_json(folder / "run.json")
+            info = read_json(folder / "run.json")
             if info:
                 options.append((f"{folder.name} ({info.get('status')}, {info.get('epochs_done')} epochs)", str(folder)))
         self.runs.options = options
@@ -152,26 +152,16 @@ def _last_epoch(trainer: Trainer) -> str:
     return f"Last epoch: {html.escape(numbers)}"
 
 
-def _read_json(path: Path) -> dict:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
-
-
 def compare_runs_html(run_dirs: list[Path]) -> str:
     """A table of the runs side by side: settings, last-epoch numbers, time, sample grid."""
     import base64
-    import csv
 
     if not run_dirs:
         return "<i>Select one or more runs to compare.</i>"
     cells = []
     for folder in run_dirs:
-        config, info = _read_json(folder / "config.json"), _read_json(folder / "run.json")
-        rows = list(csv.DictReader((folder / "history.csv").open())) if (folder / "history.csv").exists() else []
-        last = rows[-1] if rows else {}
-        numbers = "<br>".join(f"{k}: {float(v):.4g}" for k, v in last.items() if k != "epoch")
+        config, info = read_json(folder / "config.json"), read_json(folder / "run.json")
+        numbers = "<br>".join(f"{k}: {v:.4g}" for k, v in last_history_row(folder).items() if k != "epoch")
         image = ""
         if (folder / "samples.png").exists():
             encoded = base64.b64encode((folder / "samples.png").read_bytes()).decode()

@@ -3,6 +3,7 @@ datasets written in the real on-disk formats, so the real loading code is what g
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pickle
 from pathlib import Path
@@ -24,6 +25,11 @@ def real_data_root() -> Path | None:
 
 
 needs_real_data = pytest.mark.skipif(real_data_root() is None, reason="real MNIST/CIFAR-10 not on this machine")
+
+
+def folder_digest(folder: Path) -> dict[str, str]:
+    """A hash per file: two calls are equal only if nothing in the folder changed."""
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
 
 
 def write_idx(path: Path, array: np.ndarray) -> None:

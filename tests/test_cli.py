@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 import shutil
 import subprocess
@@ -12,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import REPO
+from conftest import REPO, folder_digest
 from gencore.__main__ import main
 
 TINY = ["--latent-dim", "8", "--epochs", "1", "--batch-size", "32", "--width", "8", "--subset", "128", "--no-progress"]
@@ -126,19 +125,16 @@ def test_unwritable_output_is_detected_before_training(fixture_root: Path, tmp_p
     assert "cannot write to the output directory" in capsys.readouterr().err
 
 
-def _digest(folder: Path) -> dict[str, str]:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
-
 
 def test_bad_input_never_touches_an_existing_run(fixture_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     run = tmp_path / "run"
     base = ["train", "--model", "vae", "--dataset", "mnist", *TINY, "--data-root", str(fixture_root), "--out", str(run)]
     assert main(base) == 0
-    before = _digest(run)
+    before = folder_digest(run)
     assert main(base) == 2  # again without --resume
     assert "already holds a run: pass --resume" in capsys.readouterr().err
     other = [a if a != "8" else "16" for a in base]  # another latent size
     assert main(other + ["--resume"]) == 2
     assert "latent_dim: 16 wanted, checkpoint has 8" in capsys.readouterr().err
     assert main(base + ["--lr", "0"]) == 2
-    assert _digest(run) == before
+    assert folder_digest(run) == before

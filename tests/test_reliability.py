@@ -4,7 +4,6 @@ NaN losses; fuzzed configurations and command lines."""
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 import signal
 import subprocess
@@ -17,7 +16,7 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import REPO
+from conftest import REPO, folder_digest
 from gencore.__main__ import main
 from gencore.checkpoint import atomic_write, load_checkpoint, load_run
 from gencore.config import TrainConfig
@@ -221,15 +220,12 @@ def test_fuzzed_command_lines_never_touch_an_existing_run(existing_run: tuple[Pa
     args = ["train", "--model", "vae", "--dataset", "mnist", "--latent-dim", "8", "--epochs", "1", "--data-root",
             "/no/such/root", "--out", str(run), "--no-progress"] + [f"{f}={v}" for f, v in zip(flags, values)]
     assert main(args) == 2  # a bad value, the missing root, or the existing run: never a traceback
-    assert _digest(run) == digest
+    assert folder_digest(run) == digest
 
-
-def _digest(folder: Path) -> dict[str, str]:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
 
 
 @pytest.fixture(scope="module")
 def existing_run(fixture_root: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     run = tmp_path_factory.mktemp("existing") / "run"
     Trainer(tiny(fixture_root, model="vae", epochs=1, subset=64), run, progress=False).fit()
-    return run, _digest(run)
+    return run, folder_digest(run)

@@ -1,0 +1,36 @@
+"""The benchmark command: the contract fields, measured values, both loops in the same run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from gencore.__main__ import main
+
+FIELDS = {"model", "dataset", "images_per_s", "baseline_images_per_s", "speedup", "flops_fraction", "peak_rss_mb"}
+
+
+def test_bench_quick_writes_the_contract_fields(data_root: Path, tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    out = tmp_path / "b.json"
+    assert main(["bench", "--quick", "--models", "gan", "--datasets", "mnist", "--data-root", str(data_root), "--json", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "speedup" in printed and "gan      mnist" in printed
+    (record,) = json.loads(out.read_text())
+    assert FIELDS <= set(record)
+    assert (record["model"], record["dataset"]) == ("gan", "mnist")
+    assert record["images_per_s"] > 0 and record["baseline_images_per_s"] > 0
+    assert abs(record["speedup"] - record["images_per_s"] / record["baseline_images_per_s"]) < 0.02
+    assert 0 < record["flops_fraction"] < 2 and 100 < record["peak_rss_mb"] < 4000
+    assert record["machine"]["matmul_peak_gflops"] > 0
+
+
+def test_flop_counter_matches_the_closed_form_for_an_mlp() -> None:
+    import torch
+
+    from gencore.bench import _FlopCounter
+
+    layer = torch.nn.Linear(30, 20)
+    x = torch.randn(8, 30, requires_grad=True)
+    with _FlopCounter() as counter:
+        layer(x).sum().backward()
+    assert counter.total == 3 * 2 * 8 * 30 * 20  # forward, input gradient, weight gradient
