@@ -119,16 +119,25 @@ def _choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
     raise GencoreError(f"unknown {name} {value!r}: choose one of {', '.join(choices)}.")
 
 
-def _integer(name: str, value: Any, minimum: int, maximum: int | None) -> int:
+def _parse_number(name: str, value: Any, what: str) -> int | float:
+    """An int stays exact (seeds reach 2**63); text and floats become numbers, or an error."""
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise GencoreError(f"{name} must be a whole number, got {value!r}.")
+        raise GencoreError(f"{name} must be {what}, got {value!r}.")
+    if isinstance(value, int):
+        return value
     try:
-        number = float(value)
+        text = value.strip() if isinstance(value, str) else None
+        return int(text) if text is not None and text.lstrip("+-").isdigit() else float(value)
     except ValueError:
-        raise GencoreError(f"{name} must be a whole number, got {value!r}.") from None
-    if not math.isfinite(number) or number != int(number):
-        raise GencoreError(f"{name} must be a whole number, got {value!r}.")
-    number = int(number)
+        raise GencoreError(f"{name} must be {what}, got {value!r}.") from None
+
+
+def _integer(name: str, value: Any, minimum: int, maximum: int | None) -> int:
+    number = _parse_number(name, value, "a whole number")
+    if isinstance(number, float):
+        if not math.isfinite(number) or not number.is_integer():
+            raise GencoreError(f"{name} must be a whole number, got {value!r}.")
+        number = int(number)
     if number < minimum or (maximum is not None and number > maximum):
         bound = f"between {minimum} and {maximum}" if maximum is not None else f"at least {minimum}"
         raise GencoreError(f"{name} must be {bound}, got {value!r}.")
@@ -136,12 +145,7 @@ def _integer(name: str, value: Any, minimum: int, maximum: int | None) -> int:
 
 
 def _float(name: str, value: Any, minimum: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise GencoreError(f"{name} must be a number, got {value!r}.")
-    try:
-        number = float(value)
-    except ValueError:
-        raise GencoreError(f"{name} must be a number, got {value!r}.") from None
+    number = float(_parse_number(name, value, "a number"))
     if not math.isfinite(number) or number < minimum:
         raise GencoreError(f"{name} must be a finite number of at least {minimum}, got {value!r}.")
     return number

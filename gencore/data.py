@@ -95,18 +95,25 @@ def load_dataset(
         data = _load_cifar10(root, split, may_download, subset, seed, cap_subset)
     else:
         raise DataError(f"unknown dataset {dataset!r}: choose one of {', '.join(IMAGE_SHAPES)}.")
-    if subset is not None and cap_subset:
-        subset = min(subset, len(data))
-    if subset is not None:
-        if subset > len(data):
-            raise DataError(
-                f"subset {subset} is larger than the {dataset} {split} split ({len(data)} images): "
-                f"use a subset of at most {len(data)}, or none for the whole split."
-            )
-        if subset < len(data):  # the image folder reader has already sampled
-            keep = balanced_indices(data.labels, subset, seed)
-            data = ImageData(data.images[keep], data.labels[keep], data.classes, data.source)
+    subset = _subset_size(subset, len(data), cap_subset, f"the {dataset} {split} split")
+    if subset is not None and subset < len(data):  # the image folder reader has already sampled
+        keep = balanced_indices(data.labels, subset, seed)
+        data = ImageData(data.images[keep], data.labels[keep], data.classes, data.source)
     return data
+
+
+def _subset_size(subset: int | None, available: int, cap: bool, where: str) -> int | None:
+    """The subset to take of ``available`` images: capped to them, or refused when larger."""
+    if subset is None:
+        return None
+    if cap:
+        return min(subset, available)
+    if subset > available:
+        raise DataError(
+            f"subset {subset} is larger than {where} ({available} images): "
+            f"use a subset of at most {available}, or none for the whole split."
+        )
+    return subset
 
 
 def balanced_indices(labels: torch.Tensor, n: int, seed: int) -> torch.Tensor:
@@ -241,13 +248,8 @@ def read_image_folder(
     if not files:
         raise DataError(f"{folder} holds no images: expected {folder}/<class>/<image>.jpg.")
     label_tensor = torch.tensor(labels, dtype=torch.long)
-    if subset is not None and cap_subset:
-        subset = min(subset, len(files))
+    subset = _subset_size(subset, len(files), cap_subset, f"the image folder {folder}")
     if subset is not None:
-        if subset > len(files):
-            raise DataError(
-                f"subset {subset} is larger than the {len(files)} images in {folder}: use at most {len(files)}."
-            )
         keep = balanced_indices(label_tensor, subset, seed)
         files = [files[i] for i in keep.tolist()]
         label_tensor = label_tensor[keep]

@@ -98,7 +98,11 @@ def plot_losses(history: Sequence[dict], model: str, title: str = "") -> Figure:
             ax.axhline(0.0, color="grey", linestyle=":", linewidth=1, label="0 (D guesses)")
         ax.set_title(panel_title)
         ax.set_xlabel("epoch")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        if len(epochs) <= 12:  # a tick per epoch; a lone point gets an axis around it, not fractions
+            ax.set_xticks(epochs)
+            ax.set_xlim(min(epochs, default=1) - 0.5, max(epochs, default=1) + 0.5)
+        else:
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     if title:

@@ -229,3 +229,9 @@ def existing_run(fixture_root: Path, tmp_path_factory: pytest.TempPathFactory) -
     run = tmp_path_factory.mktemp("existing") / "run"
     Trainer(tiny(fixture_root, model="vae", epochs=1, subset=64), run, progress=False).fit()
     return run, folder_digest(run)
+
+
+def test_the_largest_seed_is_kept_exactly() -> None:
+    assert TrainConfig(seed=2**63 - 1).seed == 2**63 - 1
+    assert TrainConfig(seed="9223372036854775807").seed == 2**63 - 1
+    assert TrainConfig(latent_dim="1e2").latent_dim == 100
