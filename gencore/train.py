@@ -343,20 +343,24 @@ def generate(models: dict[str, nn.Module], z: torch.Tensor) -> torch.Tensor:
         net.train(was_training)
 
 
-def run_figures(trainer: Trainer) -> dict[str, Any]:
+def run_figures(trainer: Trainer, names: tuple[str, ...] | None = None) -> dict[str, Any]:
     """The run's figures by file stem: samples, real_vs_generated, losses, and for the VAE
-    reconstructions (and latent_manifold when the latent space is 2-D)."""
+    reconstructions (and latent_manifold when the latent space is 2-D). ``names`` limits the
+    work to the figures wanted; None draws every one that applies."""
     config = trainer.config
+    wanted = lambda name: names is None or name in names  # noqa: E731
     title = f"{config.model.upper()} on {config.dataset}, latent {config.latent_dim}, epoch {trainer.epoch}"
-    generated = trainer.generate(trainer.fixed_z).cpu()
-    real = to_float(trainer.train_data.images[:FIGURE_SAMPLES], "unit")
-    figures: dict[str, Any] = {
-        "samples": plots.plot_samples(generated, title),
-        "real_vs_generated": plots.plot_real_vs_generated(real, generated, title),
-    }
-    if trainer.history:
+    figures: dict[str, Any] = {}
+    if wanted("samples") or wanted("real_vs_generated"):
+        generated = trainer.generate(trainer.fixed_z).cpu()
+        if wanted("samples"):
+            figures["samples"] = plots.plot_samples(generated, title)
+        if wanted("real_vs_generated"):
+            real = to_float(trainer.train_data.images[:FIGURE_SAMPLES], "unit")
+            figures["real_vs_generated"] = plots.plot_real_vs_generated(real, generated, title)
+    if trainer.history and wanted("losses"):
         figures["losses"] = plots.plot_losses(trainer.history, config.model, title)
-    if config.model == "vae":
+    if config.model == "vae" and wanted("reconstructions"):
         vae = trainer.models["vae"]
         originals = to_float(trainer.test_data.images[:40], "unit")  # type: ignore[union-attr]
         with torch.no_grad():
@@ -364,8 +368,8 @@ def run_figures(trainer: Trainer) -> dict[str, Any]:
             recon = vae.decode(vae.encode(originals.to(trainer.device))[0]).cpu()  # decode the posterior mean
             vae.train()
         figures["reconstructions"] = plots.plot_reconstructions(originals, recon)
-        if config.latent_dim == 2:
-            figures["latent_manifold"] = plots.plot_latent_manifold(lambda z: trainer.generate(z).cpu())
+    if config.model == "vae" and config.latent_dim == 2 and wanted("latent_manifold"):
+        figures["latent_manifold"] = plots.plot_latent_manifold(lambda z: trainer.generate(z).cpu())
     return figures
 
 

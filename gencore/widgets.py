@@ -125,7 +125,7 @@ class TrainingPanel:
         self.status.value = f"epoch {trainer.epoch}/{trainer.config.epochs}. {_last_epoch(trainer)}"
 
     def _update_views(self, trainer: Trainer) -> None:
-        figures = run_figures(trainer)
+        figures = run_figures(trainer, ("losses", "samples"))
         if "losses" in figures:
             self.losses.value = figure_png(figures["losses"])
         self.samples.value = figure_png(figures["samples"])

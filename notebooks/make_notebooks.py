@@ -210,7 +210,7 @@ plot_real_vs_generated(to_float(train_data.images[:64], "unit"), generated, f"la
             new_markdown_cell("## Reconstructions\n\nTest images (odd rows) and the decoder's output for the mean of their posterior (even rows). Blur here is the MSE loss at work."),
             new_code_cell("""from gencore.train import run_figures
 
-run_figures(trainer)["reconstructions"]"""),
+run_figures(trainer, ("reconstructions",))["reconstructions"]"""),
         ]
     cells += [
         new_markdown_cell(f"""## The latent space
@@ -257,6 +257,8 @@ the panel only renders; nothing trains until you click."""),
 
 TrainingPanel(config, runs_dir)"""),
     ]
+    for index, cell in enumerate(cells):
+        cell.id = f"cell-{index:02d}"  # stable ids: regenerating changes only what the text changed
     notebook = new_notebook(cells=cells)
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     notebook.metadata["language_info"] = {"name": "python"}
