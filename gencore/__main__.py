@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Sequence
 
 from .errors import GencoreError
@@ -113,7 +114,7 @@ def _sample(args: argparse.Namespace) -> int:
     with torch.no_grad():
         images = torch.cat([generate(models, chunk.to(device)).float().cpu() for chunk in z.split(1024)])
     try:
-        atomic_write(__import__("pathlib").Path(args.out), lambda f: torch.save(images, f))
+        atomic_write(Path(args.out), lambda f: torch.save(images, f))
     except OSError as error:
         raise GencoreError(f"cannot write {args.out} ({error.strerror}): choose another --out.") from None
     print(f"wrote {tuple(images.shape)} images in [0, 1] to {args.out}")

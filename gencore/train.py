@@ -232,18 +232,17 @@ class Trainer:
                     if time.monotonic() > deadline:
                         self.request_stop("time budget")
                     if self._stop.is_set():
-                        self.accumulator.check_finite()
-                        self.seconds += time.monotonic() - session_start
-                        session_start = time.monotonic()
-                        if self.step_in_epoch == self.steps_per_epoch:
-                            self._end_epoch()
-                        else:
-                            self._save()
-                        return self.stop_reason or "stopped"
+                        break
+                # The epoch's end or a stop: nothing non-finite is saved; time is counted; save.
                 self.accumulator.check_finite()
                 self.seconds += time.monotonic() - session_start
                 session_start = time.monotonic()
-                self._end_epoch()
+                if self.step_in_epoch == self.steps_per_epoch:
+                    self._end_epoch()
+                else:
+                    self._save()  # stopped mid-epoch: the partial epoch's sums are kept for resume
+                if self._stop.is_set():
+                    return self.stop_reason or "stopped"
             return "finished"
         finally:
             bar.close()
@@ -261,7 +260,7 @@ class Trainer:
 
     def _postfix(self) -> str:
         names = METRICS[self.config.model][:3]
-        means = {k: float(self.accumulator.sums[k] / self.accumulator.counts[k]) for k in names if k in self.accumulator.sums}
+        means = {k: v for k, v in self.accumulator.means().items() if k in names}
         return f"epoch {self.epoch + 1}/{self.config.epochs} " + " ".join(f"{k}={v:.4g}" for k, v in means.items())
 
     def _emit(self, event: str) -> None:
