@@ -49,6 +49,8 @@ class TrainConfig:
     seed: int = 0  # seeds Python, NumPy, torch and the data order
     device: str = "auto"  # auto picks CUDA, then MPS, then CPU
     time_budget: float | None = None  # minutes; training stops cleanly, saved, when it is spent
+    eval_every: int = 5  # epochs between sample-quality rows in the history (and always the last); 0: never.
+    # It needs a cached classifier (python -m gencore classifier) and never changes the training numbers.
     extra: dict[str, Any] = field(default_factory=dict)  # free-form notes carried into config.json
 
     def __post_init__(self) -> None:
@@ -59,6 +61,7 @@ class TrainConfig:
         self.width = _integer("width", self.width, 1, 1024)
         self.n_critic = _integer("n_critic", self.n_critic, 1, 100)
         self.seed = _integer("seed", self.seed, 0, 2**63 - 1)
+        self.eval_every = _integer("eval_every", self.eval_every, 0, None)
         defaults = FAMILY_DEFAULTS[self.model]
         if self.batch_size is None:
             self.batch_size = defaults["batch_size"]

@@ -4,6 +4,7 @@ seed study's comparisons assembled from the runs that already exist."""
 from __future__ import annotations
 
 import csv
+import math
 import json
 from pathlib import Path
 
@@ -87,4 +88,24 @@ def last_history_row(folder: Path) -> dict[str, float]:
         rows = list(csv.DictReader((folder / "history.csv").open()))
     except OSError:
         return {}
-    return {k: float(v) for k, v in rows[-1].items()} if rows else {}
+    return {k: float(v) for k, v in rows[-1].items() if v not in ("", None)} if rows else {}
+
+
+def quality_points(history: list[dict], epoch_seconds: list[float]) -> list[tuple[float, float, int]]:
+    """(training seconds, fd, classes_covered) for each epoch whose history row was measured."""
+    points = []
+    for row, seconds in zip(history, epoch_seconds):
+        fd = row.get("fd")
+        if fd not in (None, "") and not (isinstance(fd, float) and math.isnan(fd)):
+            points.append((float(seconds), float(fd), int(float(row["classes_covered"]))))
+    return points
+
+
+def run_quality_points(folder: str | Path) -> list[tuple[float, float, int]]:
+    """quality_points of a run folder, read from history.csv and run.json (no checkpoint load)."""
+    folder = Path(folder)
+    try:
+        history = list(csv.DictReader((folder / "history.csv").open()))
+    except OSError:
+        return []
+    return quality_points(history, read_json(folder / "run.json").get("epoch_seconds", []))

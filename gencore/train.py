@@ -39,6 +39,7 @@ EVENTS = ("on_step", "on_epoch_end", "on_train_end")
 LOG_EVERY = 20  # steps between host syncs: progress text, NaN check, on_step callbacks
 FIGURE_SAMPLES = 64  # images in each sample grid
 CPU_NOTE_MINUTES = 30  # a CPU run estimated to take longer than this says so when it starts
+HISTORY_QUALITY_SAMPLES = 2000  # samples per quality row in the history: seconds on a CPU, stable to a few %
 
 
 @dataclass
@@ -146,7 +147,9 @@ class Trainer:
         self.step_in_epoch = 0  # steps completed inside the current epoch
         self.global_step = 0
         self.seconds = 0.0  # training time over all sessions of this run
+        self.epoch_seconds: list[float] = []  # training time at the end of each epoch: quality against time
         self.accumulator = _Accumulator(self.device)
+        self._meter: Any = None  # the quality meter, built at the first measurement (False: none available)
         # Fixed latent points for the figures, drawn from their own generator so that
         # drawing figures never moves the training random state.
         self.fixed_z = torch.randn(FIGURE_SAMPLES, config.latent_dim, generator=torch.Generator().manual_seed(config.seed))
@@ -251,12 +254,34 @@ class Trainer:
         row: dict[str, float] = {"epoch": self.epoch + 1, **self.accumulator.means()}
         if self.test_data is not None:
             row.update(vae_test_metrics(self.models["vae"], self.test_data.images, 500, self.device))
+        every = self.config.eval_every
+        if every and ((self.epoch + 1) % every == 0 or self.epoch + 1 == self.config.epochs):
+            row.update(self._quality())
         self.history.append(row)
+        self.epoch_seconds.append(round(self.seconds, 2))  # kept apart from the history, which repeats exactly
         self.epoch += 1
         self.step_in_epoch = 0
         self.accumulator = _Accumulator(self.device)
         self._save()
         self._emit("on_epoch_end")
+
+    def _quality(self) -> dict[str, float]:
+        """Fréchet distance, coverage and confidence of fixed samples, when a classifier is cached.
+        The samples come from their own generator, so training numbers stay the same."""
+        from .metrics import quality_meter, sample_images
+
+        if self._meter is None:
+            try:
+                self._meter = quality_meter(self.config.dataset, self.config.data_root, train_if_missing=False)
+            except GencoreError as error:
+                self._meter = False
+                if self.progress:
+                    print(f"note: no quality numbers in the history ({error})", flush=True)
+        if not self._meter:
+            return {}
+        images = sample_images(self.models, self.config.latent_dim, HISTORY_QUALITY_SAMPLES, self.config.seed, self.device)
+        quality = self._meter.measure(images)
+        return {name: quality[name] for name in ("fd", "classes_covered", "confidence")}
 
     def _postfix(self) -> str:
         names = METRICS[self.config.model][:3]
@@ -281,6 +306,7 @@ class Trainer:
             "partial_epoch": self.accumulator.state(),
             "rng": capture_rng_state(),
             "seconds": self.seconds,
+            "epoch_seconds": self.epoch_seconds,
         }
 
     def _save(self) -> None:
@@ -305,6 +331,7 @@ class Trainer:
         self.global_step = int(state["global_step"])
         self.history = list(state["history"])
         self.seconds = float(state.get("seconds", 0.0))
+        self.epoch_seconds = [float(t) for t in state.get("epoch_seconds", [])]
         self.accumulator.load(state["partial_epoch"], self.device)
         self._rng_state = state["rng"]
 
@@ -319,6 +346,7 @@ class Trainer:
                 "epochs": self.config.epochs,
                 "global_step": self.global_step,
                 "seconds": round(self.seconds, 3),
+                "epoch_seconds": self.epoch_seconds,
                 "images_per_s": round(images / self.seconds, 1) if self.seconds > 0 else None,
                 "device": _device_name(self.device),
                 "torch": torch.__version__,
@@ -470,7 +498,7 @@ def run_name(config: TrainConfig) -> str:
     import hashlib
     import json
 
-    identity = {k: v for k, v in config.to_dict().items() if k not in ("device", "data_root", "time_budget", "extra")}
+    identity = {k: v for k, v in config.to_dict().items() if k not in ("device", "data_root", "time_budget", "extra", "eval_every")}
     digest = hashlib.sha1(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:8]
     subset = f"-n{config.subset}" if config.subset else ""
     return f"{config.model}-{config.dataset}-z{config.latent_dim}-e{config.epochs}{subset}-s{config.seed}-{digest}"

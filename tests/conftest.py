@@ -3,6 +3,7 @@ datasets written in the real on-disk formats, so the real loading code is what g
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import pickle
@@ -11,6 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+
+from gencore.classifier import Recipe, get_classifier
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -92,6 +95,37 @@ def fixture_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def data_root(fixture_root: Path) -> Path:
     """Real data where present, else the fixtures: what training tests read from."""
     return real_data_root() or fixture_root
+
+
+# Small enough for CI (seconds), good enough to tell digits apart (96.5% on real MNIST).
+TINY = Recipe(width=8, epochs=2, subset=4096, batch_size=64, lr=0.05)
+TINY_CIFAR = Recipe(width=8, epochs=1, subset=1000, batch_size=64, lr=0.05)  # only needs to exist
+
+
+def tiny_recipe(recipe: Recipe) -> Recipe:
+    """The fixture data (used when there is no real data) has fewer images: all of them."""
+    return recipe if real_data_root() else dataclasses.replace(recipe, subset=None)
+
+
+@pytest.fixture(scope="session")
+def classifier_cache(tmp_path_factory: pytest.TempPathFactory, data_root: Path) -> Path:
+    """A classifier folder holding tiny MNIST and CIFAR-10 classifiers of the test data."""
+    folder = tmp_path_factory.mktemp("classifiers")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GENCORE_CLASSIFIERS", str(folder))
+        for dataset, recipe in (("mnist", TINY), ("cifar10", TINY_CIFAR)):
+            get_classifier(dataset, str(data_root), recipe=tiny_recipe(recipe), device="cpu", progress=False)
+    return folder
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_session(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN202 - generator fixture
+    """Module- and session-scoped fixtures start before the per-test isolation below: give them
+    an empty cache too, so no user's cached classifier or data changes what a test measures."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("session-cache")))
+        patch.delenv("GENCORE_CLASSIFIERS", raising=False)
+        yield
 
 
 @pytest.fixture(autouse=True)

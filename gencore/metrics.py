@@ -1,0 +1,250 @@
+"""Sample quality, measured instead of judged by eye.
+
+- ``fd``: the Fréchet distance (Heusel et al. 2017) between generated images and the real test
+  split, in the features of the kit's domain classifier (classifier.py). 0 means the two
+  feature distributions have the same mean and covariance; noise, blur and collapse raise it.
+  torchmetrics computes it; the classifier is its feature module.
+- ``classes_covered``: how many classes get at least 2% of the samples, by the classifier's
+  predictions (10 for a healthy model; mode collapse lowers it). ``confidence``: the mean
+  top-class probability (low for ambiguous, smudged samples).
+- ``inception_fd``: the usual FID in Inception-v3 space, only when torchvision's Inception
+  weights are already on the machine; they are never downloaded here.
+- For the VAE, the test negative ELBO in nats per image and bits per dimension (``vae_bound``).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from .classifier import DomainClassifier, TrainedClassifier, get_classifier
+from .config import TrainConfig
+from .data import ImageData, load_dataset, to_float
+
+COVERAGE_SHARE = 0.02  # a class counts as covered from 2% of the samples (10% is its fair share)
+EVAL_BATCH = 500  # images per forward pass when measuring; bounds memory, not the result
+INCEPTION_WEIGHTS = "inception_v3_google-0cc3c7bd.pth"  # torchvision's IMAGENET1K_V1 file name
+
+
+class ClassifierFeatures(nn.Module):
+    """The feature module torchmetrics' FrechetInceptionDistance calls: images in [0, 1] ->
+    (B, num_features) penultimate activations of the domain classifier."""
+
+    def __init__(self, classifier: DomainClassifier) -> None:
+        super().__init__()
+        self.classifier = classifier
+        self.num_features = classifier.num_features
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.classifier.features(images.float())
+
+
+def frechet_metric(features: nn.Module):  # noqa: ANN201 - torchmetrics type, imported lazily
+    """A FrechetInceptionDistance over ``features`` that keeps its real statistics across resets.
+    normalize=True: with a custom module this means float images in [0, 1] go in unchanged."""
+    from torchmetrics.image.fid import FrechetInceptionDistance
+
+    metric = FrechetInceptionDistance(feature=features, reset_real_features=False, normalize=True)
+    return metric.eval()
+
+
+def _batches(images: torch.Tensor) -> list[torch.Tensor]:
+    """uint8 or float images -> float batches in [0, 1]."""
+    return [to_float(chunk, "unit") if chunk.dtype == torch.uint8 else chunk.float() for chunk in images.split(EVAL_BATCH)]
+
+
+class QualityMeter:
+    """Measures image sets against one dataset's real test split. The real side's features
+    are computed once; each ``measure`` call then costs one pass over the samples."""
+
+    def __init__(self, classifier: TrainedClassifier, real_images: torch.Tensor) -> None:
+        self.classifier = classifier
+        self.fid = frechet_metric(ClassifierFeatures(classifier.model))
+        with torch.no_grad():
+            for batch in _batches(real_images):
+                self.fid.update(batch, real=True)
+
+    @torch.no_grad()
+    def measure(self, images: torch.Tensor) -> dict[str, Any]:
+        """Fréchet distance, class coverage and confidence of ``images`` (N, C, H, W) in [0, 1]."""
+        if images.shape[0] < 2:
+            raise ValueError("the Fréchet distance needs at least 2 images")
+        self.fid.reset()  # the generated side only; the real statistics stay
+        counts = torch.zeros(10, dtype=torch.long)
+        confidence = 0.0
+        for batch in _batches(images):
+            self.fid.update(batch, real=False)
+            probabilities = self.classifier.model(batch).softmax(dim=1)
+            top, predicted = probabilities.max(dim=1)
+            counts += torch.bincount(predicted, minlength=10)
+            confidence += float(top.sum())
+        shares = counts.double() / images.shape[0]
+        return {
+            "fd": float(self.fid.compute()),
+            "classes_covered": int((shares >= COVERAGE_SHARE).sum()),
+            "confidence": confidence / images.shape[0],
+            "n": int(images.shape[0]),
+            "class_shares": [round(float(s), 4) for s in shares],
+        }
+
+
+@lru_cache(maxsize=4)
+def quality_meter(dataset: str, data_root: str | None = None, train_if_missing: bool = True) -> QualityMeter:
+    """The dataset's meter (classifier plus real test statistics), built once per process."""
+    test = load_dataset(dataset, "test", data_root)
+    classifier = get_classifier(dataset, data_root, train_if_missing=train_if_missing)
+    return QualityMeter(classifier, test.images)
+
+
+# ---------------------------------------------------------------------- Inception space
+
+
+def inception_weights_path() -> Path:
+    return Path(torch.hub.get_dir()) / "checkpoints" / INCEPTION_WEIGHTS
+
+
+class InceptionFeatures(nn.Module):
+    """torchvision's Inception v3 pool features (2048) from images in [0, 1] of any size."""
+
+    num_features = 2048
+
+    def __init__(self, weights: Path) -> None:
+        super().__init__()
+        from torchvision.models import inception_v3
+
+        self.net = inception_v3(weights=None, aux_logits=True, init_weights=False)
+        self.net.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
+        self.net.fc = nn.Identity()  # (B, 2048): the pool features FID uses
+        self.register_buffer("mean", torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1))
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        x = images.float().expand(-1, 3, -1, -1)  # grey digits become three equal channels
+        x = nn.functional.interpolate(x, size=(299, 299), mode="bilinear", align_corners=False)  # (B, 3, 299, 299)
+        return self.net((x - self.mean) / self.std)
+
+
+def inception_fd(images: torch.Tensor, real_images: torch.Tensor) -> tuple[float | None, str]:
+    """(FID in Inception space, note). None with a note saying why when the weights are absent."""
+    path = inception_weights_path()
+    if not path.exists():
+        return None, (f"Inception-space FID skipped: torchvision's Inception v3 weights are not at {path} "
+                      "(they are never downloaded by the kit; copy the file there to get this number)")
+    metric = frechet_metric(InceptionFeatures(path).eval())
+    with torch.no_grad():
+        for batch in _batches(real_images):
+            metric.update(batch, real=True)
+        for batch in _batches(images):
+            metric.update(batch, real=False)
+    return float(metric.compute()), f"Inception v3 pool features, weights {path.name}"
+
+
+# ---------------------------------------------------------------------- the VAE's likelihood bound
+
+
+def vae_bound(test_mse: float, test_kl: float, image_shape: tuple[int, ...]) -> dict[str, Any]:
+    """The test negative ELBO from the per-image summed MSE and KL that the seed trains on.
+
+    Summed squared error is the negative log-likelihood of a Gaussian decoder with variance
+    1/2 on pixels in [0, 1], up to a constant: -log N(x; x_hat, 1/2) = sum (x - x_hat)^2 + D/2 log(pi).
+    So -ELBO = MSE + KL + D/2 log(pi) nats per image. Bits per dimension are given on the
+    8-bit scale (pixels in [0, 256), which adds log2(256) = 8), as in the literature, but this
+    is a continuous density with no dequantisation: compare it between runs of the kit, not
+    with published discrete likelihoods. The variance of 1/2 is far wider than the
+    reconstruction errors, so ``neg_elbo_fitted_sigma_nats`` also gives the bound with the one
+    shared variance that fits the test errors best (sigma^2 = MSE / D, chosen on the test set)."""
+    dims = math.prod(image_shape)
+    neg_elbo = test_mse + test_kl + dims / 2 * math.log(math.pi)
+    sigma2 = max(test_mse / dims, 1e-12)
+    fitted = dims / 2 * (1 + math.log(2 * math.pi * sigma2)) + test_kl
+    to_bits = lambda nats: nats / (dims * math.log(2)) + 8.0  # noqa: E731
+    return {
+        "vae_loss": test_mse + test_kl,
+        "neg_elbo_nats": neg_elbo,
+        "bits_per_dim": to_bits(neg_elbo),
+        "neg_elbo_fitted_sigma_nats": fitted,
+        "bits_per_dim_fitted_sigma": to_bits(fitted),
+        "likelihood": "Gaussian decoder with variance 1/2 on pixels in [0, 1] (what the summed MSE loss implies); "
+                      "bits per dimension on the 8-bit scale",
+    }
+
+
+# ---------------------------------------------------------------------- a whole run
+
+
+def sample_images(models: dict[str, nn.Module], latent_dim: int, n: int, seed: int = 0,
+                  device: torch.device | str = "cpu") -> torch.Tensor:
+    """n images in [0, 1] from z ~ N(0, I), drawn from their own generator (never the run's RNG)."""
+    from .train import generate
+
+    z = torch.randn(n, latent_dim, generator=torch.Generator().manual_seed(seed))
+    return torch.cat([generate(models, chunk.to(device)).float().cpu() for chunk in z.split(EVAL_BATCH)])
+
+
+def evaluate_models(config: TrainConfig, models: dict[str, nn.Module], n: int = 10_000, data_root: str | None = None,
+                    seed: int = 0, train_classifier: bool = True, inception: bool = True) -> dict[str, Any]:
+    """Every quality number for trained networks: fd, classes_covered, confidence, n, and for the
+    VAE the test bound (see vae_bound); the Inception-space FID or the reason it is missing."""
+    from .steps import vae_test_metrics
+
+    root = data_root if data_root is not None else config.data_root
+    meter = quality_meter(config.dataset, root, train_classifier)
+    device = next(next(iter(models.values())).parameters()).device
+    images = sample_images(models, config.latent_dim, n, seed, device)
+    result: dict[str, Any] = {
+        "model": config.model, "dataset": config.dataset, "latent_dim": config.latent_dim,
+        **meter.measure(images),
+        "classifier_accuracy": meter.classifier.test_accuracy,
+        "classifier": meter.classifier.describe(),
+    }
+    test = _test_images(config.dataset, root)
+    if inception:
+        result["inception_fd"], result["inception_note"] = inception_fd(images, test)
+    if config.model == "vae":
+        with torch.random.fork_rng(devices=[]):  # the reparameterised draws: seeded, and the caller's RNG untouched
+            torch.manual_seed(seed)
+            numbers = vae_test_metrics(models["vae"], test, EVAL_BATCH, device)
+        result.update(vae_bound(numbers["test_mse"], numbers["test_kl"], tuple(test.shape[1:])))
+    return result
+
+
+def evaluate_run(run_dir: str | os.PathLike, n: int = 10_000, data_root: str | None = None, seed: int = 0,
+                 train_classifier: bool = True, inception: bool = True) -> dict[str, Any]:
+    """evaluate_models for a run directory: the JSON that ``python -m gencore evaluate`` writes."""
+    from .checkpoint import load_run
+
+    config, models, history = load_run(run_dir)
+    result = evaluate_models(config, models, n, data_root, seed, train_classifier, inception)
+    return {"run_dir": str(run_dir), "epochs_done": len(history), **result}
+
+
+def format_quality(result: dict[str, Any]) -> str:
+    """The numbers of evaluate_models as a few explained lines."""
+    if not result:
+        return "quality not measured (measure = False)"
+    lines = [
+        f"{result['n']} samples against the real test split:",
+        f"  fd              {result['fd']:.3f}   Frechet distance in the classifier's features (0 = same distribution)",
+        f"  classes_covered {result['classes_covered']} of 10   classes with at least 2% of the samples",
+        f"  confidence      {result['confidence']:.3f}   mean top-class probability",
+    ]
+    if result.get("neg_elbo_nats") is not None:
+        lines.append(f"  neg_elbo_nats   {result['neg_elbo_nats']:.1f}   = {result['bits_per_dim']:.3f} bits/dim "
+                     f"({result['likelihood']}); with a fitted variance: {result['neg_elbo_fitted_sigma_nats']:.1f} nats, "
+                     f"{result['bits_per_dim_fitted_sigma']:.3f} bits/dim")
+    if "inception_note" in result:
+        fid = result.get("inception_fd")
+        lines.append(f"  {result['inception_note']}" + (f": FID {fid:.2f}" if fid is not None else ""))
+    lines.append(f"  ({result['classifier']})")
+    return "\n".join(lines)
+
+
+def _test_images(dataset: str, data_root: str | None) -> torch.Tensor:
+    data: ImageData = load_dataset(dataset, "test", data_root)
+    return data.images
