@@ -1,4 +1,4 @@
-"""Command line: ``python -m gencore {train,sample} ...``; ``--help`` on each explains every flag."""
+"""Command line: ``python -m gencore {train,sample,evaluate,classifier,sweep,bench} ...``; ``--help`` on each explains every flag."""
 
 from __future__ import annotations
 
@@ -63,7 +63,87 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--data-root", default=None, help="folder holding the datasets (else $GENCORE_DATA, else the cache)")
     bench.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS, help="models to measure (default all)")
     bench.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=DATASETS, help="datasets to measure (default both)")
+    evaluate = commands.add_parser("evaluate", help="measure a run's sample quality",
+                                   description="Fréchet distance in the domain classifier's features, class coverage and "
+                                               "confidence of N samples (and the test ELBO for a VAE). The first use per "
+                                               "dataset trains the classifier and caches it (minutes on a CPU).")
+    evaluate.add_argument("run_dir", help="a run directory written by 'train'")
+    evaluate.add_argument("--n", type=str, default="10000", help="number of generated samples (default 10000, the test split's size)")
+    evaluate.add_argument("--json", default=None, help="also write the numbers to this JSON file")
+    evaluate.add_argument("--data-root", default=None, help="folder holding the datasets (default: the run's own)")
+    evaluate.add_argument("--seed", type=str, default="0", help="seed for the latent draws (default 0)")
+    evaluate.add_argument("--no-train-classifier", action="store_true",
+                          help="fail instead of training the classifier when none is cached")
+
+    sweep = commands.add_parser("sweep", help="run the latent-size x epochs study through the notebooks",
+                                description="Execute the course notebooks through papermill for every combination, "
+                                            "measure each run, and write results.csv, results.md and grid-<model>-<dataset>.png. "
+                                            "Finished runs are skipped, so an interrupted sweep continues where it stopped.")
+    sweep.add_argument("--model", nargs="+", required=True, choices=MODELS, help="one or more of vae, gan, wgan-gp")
+    sweep.add_argument("--dataset", nargs="+", required=True, choices=DATASETS, help="one or more of mnist, cifar10")
+    sweep.add_argument("--latent-dims", nargs="+", required=True, type=str, help="latent sizes, e.g. 2 64")
+    sweep.add_argument("--epochs", nargs="+", required=True, type=str, help="epoch counts, e.g. 20 100")
+    sweep.add_argument("--seeds", nargs="+", default=["0"], type=str, help="seeds (default 0)")
+    sweep.add_argument("--subset", type=str, default=None, help="train each run on a seeded, class-balanced sample of N images")
+    sweep.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                       help="another notebook parameter for every run, e.g. width=32 (repeatable)")
+    sweep.add_argument("--jobs", type=str, default="1", help="runs at once on this machine (default 1)")
+    sweep.add_argument("--eval-samples", type=str, default="10000", help="generated samples per quality measurement (default 10000)")
+    sweep.add_argument("--data-root", default=None, help="folder holding the datasets (else $GENCORE_DATA, else the cache)")
+    sweep.add_argument("--out", default="results", help="results folder (default ./results)")
+
+    classifier = commands.add_parser("classifier", help="train (or show) the cached domain classifier",
+                                     description="Train the dataset's classifier on its real training split, cache it, and "
+                                                 "print its test accuracy; a cached one is shown, not retrained.")
+    classifier.add_argument("--dataset", required=True, choices=DATASETS)
+    classifier.add_argument("--data-root", default=None, help="folder holding the datasets (else $GENCORE_DATA, else the cache)")
+    classifier.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps")
     return parser
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from .checkpoint import write_json
+    from .config import _integer
+    from .metrics import evaluate_run, format_quality
+
+    n = _integer("n", args.n, 2, 1_000_000)
+    seed = _integer("seed", args.seed, 0, 2**63 - 1)
+    result = evaluate_run(args.run_dir, n=n, data_root=args.data_root, seed=seed,
+                          train_classifier=not args.no_train_classifier)
+    print(f"{result['model']} on {result['dataset']}, latent {result['latent_dim']}, {result['epochs_done']} epochs")
+    print(format_quality(result))
+    if args.json:
+        try:
+            write_json(Path(args.json), result)
+        except OSError as error:
+            raise GencoreError(f"cannot write {args.json} ({error.strerror}): choose another --json.") from None
+        print(f"wrote {args.json}")
+    return 0
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from .config import _integer
+    from .sweep import SweepSettings, parse_parameters, plan, run_sweep
+
+    specs = plan(args.model, args.dataset, [_integer("latent_dim", v, 1, None) for v in args.latent_dims],
+                 [_integer("epochs", v, 1, None) for v in args.epochs], [_integer("seed", v, 0, 2**63 - 1) for v in args.seeds],
+                 _integer("subset", args.subset, 1, None) if args.subset is not None else None, parse_parameters(args.param))
+    jobs = _integer("jobs", args.jobs, 1, 256)
+    data_root = str(Path(args.data_root).resolve()) if args.data_root else None  # the notebooks run in notebooks/
+    settings = SweepSettings(str(Path(args.out).resolve()), data_root, _integer("eval_samples", args.eval_samples, 2, 1_000_000))
+    records = run_sweep(specs, settings, jobs)
+    failed = sum(r.get("status") == "failed" for r in records)
+    print(f"{len(records) - failed} of {len(records)} runs finished; table in {args.out}/results.csv and results.md, "
+          f"figures in {args.out}/grid-*.png")
+    return 1 if failed else 0
+
+
+def _classifier(args: argparse.Namespace) -> int:
+    from .classifier import get_classifier
+
+    trained = get_classifier(args.dataset, args.data_root, device=args.device)
+    print(f"{trained.describe()}; trained in {trained.seconds / 60:.1f} min; cached at {trained.path}")
+    return 0
 
 
 def _bench(args: argparse.Namespace) -> int:
@@ -127,7 +207,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exit_:  # --help, or a flag argparse refused (already reported in one line)
         return int(exit_.code or 0)
     try:
-        return {"train": _train, "sample": _sample, "bench": _bench}[args.command](args)
+        return {"train": _train, "sample": _sample, "bench": _bench, "evaluate": _evaluate,
+                "classifier": _classifier, "sweep": _sweep}[args.command](args)
     except GencoreError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

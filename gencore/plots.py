@@ -125,3 +125,47 @@ def plot_interpolation(images: torch.Tensor, title: str = "Interpolation between
     figure = Figure(figsize=(12, 1.4 * max(1, images.shape[0] // 10) + 0.6), layout="constrained")
     _show(figure.add_subplot(), images, title, nrow=10)
     return figure
+
+
+def comparison_grid(cells: dict[tuple[int, int], torch.Tensor], labels: dict[tuple[int, int], str], title: str = "") -> Figure:
+    """The seed's comparison: one sample grid per (latent size, epochs), rows by latent size and
+    columns by epochs."""
+    latents = sorted({latent for latent, _ in cells})
+    epochs = sorted({epoch for _, epoch in cells})
+    figure = Figure(figsize=(2.4 * max(1, len(epochs)) + 0.6, 2.5 * max(1, len(latents)) + 0.5), layout="constrained")
+    if not cells:
+        figure.text(0.5, 0.5, "no finished runs to show", ha="center")
+        return figure
+    axes = figure.subplots(len(latents), len(epochs), squeeze=False)
+    for i, latent in enumerate(latents):
+        for j, epoch in enumerate(epochs):
+            ax = axes[i][j]
+            if (latent, epoch) in cells:
+                ax.imshow(image_grid(cells[(latent, epoch)], nrow=4).numpy(), interpolation="nearest")
+                ax.set_title(f"latent {latent}, {epoch} ep.\n{labels.get((latent, epoch), '')}", fontsize=9)
+            ax.axis("off")
+    if title:
+        figure.suptitle(title)
+    return figure
+
+
+def plot_quality_over_time(series: dict[str, list[tuple[float, float, int]]], title: str = "Sample quality against training time") -> Figure:
+    """Fréchet distance (lower is better) and classes covered against training minutes, one
+    line per run. ``series`` maps a label to (seconds, fd, classes_covered) points."""
+    figure = Figure(figsize=(10, 3.6), layout="constrained")
+    fd_ax, cover_ax = figure.subplots(1, 2)
+    for label, points in series.items():
+        minutes = [t / 60 for t, _, _ in points]
+        fd_ax.plot(minutes, [fd for _, fd, _ in points], marker="o", label=label)
+        cover_ax.plot(minutes, [c for _, _, c in points], marker="o", label=label)
+    fd_ax.set_title("Fréchet distance to the test split (lower is better)")
+    fd_ax.set_yscale("log")
+    cover_ax.set_title("Classes with at least 2% of the samples")
+    cover_ax.set_ylim(0, 10.5)
+    for ax in (fd_ax, cover_ax):
+        ax.set_xlabel("training minutes")
+        ax.grid(alpha=0.3)
+        if series:
+            ax.legend(fontsize=8)
+    figure.suptitle(title)
+    return figure

@@ -172,3 +172,46 @@ def compare_runs_html(run_dirs: list[Path]) -> str:
             f"<br>{numbers}<br>{image}</td>"
         )
     return "<table><tr>" + "".join(cells) + "</tr></table>"
+
+
+class ResultsBrowser:
+    """Choose runs from a sweep's table and see them side by side: numbers and sample grid."""
+
+    def __init__(self, rows: list[dict[str, Any]], results_dir: str | Path) -> None:
+        self.rows = {row["name"]: row for row in rows if row.get("name")}
+        self.results_dir = Path(results_dir)
+        self.runs = w.SelectMultiple(options=sorted(self.rows), rows=min(10, max(2, len(self.rows))),
+                                     description="runs", layout=w.Layout(width="520px"))
+        self.compare = w.Button(description="Compare selected", icon="columns")
+        self.comparison = w.HTML("<i>Select one or more runs, then press Compare selected.</i>")
+        self.compare.on_click(self._on_compare)
+        self.widget = w.VBox([w.HBox([self.runs, self.compare]), self.comparison])
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)
+
+    def _on_compare(self, _button: Any = None) -> None:
+        self.comparison.value = self.compare_html(list(self.runs.value))
+
+    def compare_html(self, names: list[str]) -> str:
+        import base64
+
+        if not names:
+            return "<i>Select one or more runs to compare.</i>"
+        cells = []
+        for name in names:
+            row = self.rows[name]
+            shown = ("fd", "classes_covered", "confidence", "bits_per_dim", "train_seconds", "device")
+            numbers = "<br>".join(f"{k}: {html.escape(_short(row.get(k)))}" for k in shown if row.get(k) is not None)
+            thumbnail = self.results_dir / name / "samples.png"
+            image = ""
+            if thumbnail.exists():
+                image = f'<img src="data:image/png;base64,{base64.b64encode(thumbnail.read_bytes()).decode()}" width="240">'
+            cells.append(f"<td style='vertical-align:top;padding:6px'><b>{html.escape(name)}</b><br>{numbers}<br>{image}</td>")
+        return "<table><tr>" + "".join(cells) + "</tr></table>"
+
+
+def _short(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)

@@ -1,0 +1,318 @@
+"""The seed study as a sweep: a grid of (model, dataset, latent size, epochs, seed) runs, each
+executed by running its course notebook through papermill, then one table and one figure.
+
+A results folder holds:
+    runs/                     the training runs (train-or-load: a finished one is never retrained)
+    <run name>/notebook.ipynb the executed notebook, with every figure
+    <run name>/result.json    the run's parameters and final quality numbers; written last,
+                              so its presence means the run is finished (a restart skips it)
+    results.csv, results.md   one row per run
+    grid-<model>-<dataset>.png  samples in a grid: rows latent size, columns epochs
+
+The run list is plain data (``plan``) and each run is one call of ``execute_run(spec, settings)``
+that reads and writes only its own folder. Any executor that can call a function on a
+worker can run the list: the built-in one is a process pool (``--jobs N``); see the README
+for Ray and Dask.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import json
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+from .checkpoint import atomic_write, write_json
+from .config import DATASETS, MODELS, TrainConfig
+from .errors import GencoreError
+
+REPO_NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+NOTEBOOKS = {
+    ("vae", "mnist"): "01_vae_mnist.ipynb", ("vae", "cifar10"): "02_vae_cifar10.ipynb",
+    ("gan", "mnist"): "03_gan_mnist.ipynb", ("gan", "cifar10"): "04_gan_cifar10.ipynb",
+    ("wgan-gp", "mnist"): "05_wgan_gp_mnist.ipynb", ("wgan-gp", "cifar10"): "06_wgan_gp_cifar10.ipynb",
+}
+RESULT_NAME = "result.json"
+# The table's columns, in order; a run's result.json may hold more.
+COLUMNS = ("model", "dataset", "latent_dim", "epochs", "seed", "subset", "fd", "classes_covered", "confidence",
+           "neg_elbo_nats", "bits_per_dim", "train_seconds", "wall_seconds", "images_per_s", "device", "status", "name")
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One point of the grid. ``parameters`` are extra notebook parameters (e.g. width)."""
+
+    model: str
+    dataset: str
+    latent_dim: int
+    epochs: int
+    seed: int = 0
+    subset: int | None = None
+    parameters: tuple[tuple[str, Any], ...] = ()
+
+    @property
+    def name(self) -> str:
+        extra = "".join(f"-{k}{v}" for k, v in self.parameters)
+        subset = f"-n{self.subset}" if self.subset else ""
+        return f"{self.model}-{self.dataset}-z{self.latent_dim}-e{self.epochs}{subset}-s{self.seed}{extra}"
+
+
+@dataclass(frozen=True)
+class SweepSettings:
+    """What every run of one sweep shares."""
+
+    results_dir: str
+    data_root: str | None = None
+    eval_samples: int = 10_000
+    threads: int | None = None  # torch threads per run; None: the machine's cores shared among the jobs
+    notebooks_dir: str = field(default_factory=lambda: str(REPO_NOTEBOOKS))
+
+
+def plan(models: Iterable[str], datasets: Iterable[str], latent_dims: Iterable[int], epochs: Iterable[int],
+         seeds: Iterable[int] = (0,), subset: int | None = None, parameters: dict[str, Any] | None = None) -> list[RunSpec]:
+    """The grid as a list of runs, each validated now (a typo fails before anything runs)."""
+    extra = tuple(sorted((parameters or {}).items()))
+    specs = []
+    for model, dataset, latent, epoch_count, seed in itertools.product(models, datasets, latent_dims, epochs, seeds):
+        config = TrainConfig(model=model, dataset=dataset, latent_dim=latent, epochs=epoch_count, seed=seed, subset=subset)
+        specs.append(RunSpec(config.model, config.dataset, config.latent_dim, config.epochs, config.seed, config.subset, extra))
+    if not specs:
+        raise GencoreError("the sweep is empty: give at least one model, dataset, latent size, epoch count and seed.")
+    return specs
+
+
+def read_result(folder: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads((folder / RESULT_NAME).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def execute_run(spec: RunSpec, settings: SweepSettings) -> dict[str, Any]:
+    """Run one notebook into ``results_dir/<name>``, or return its result if it already finished.
+    Everything the run needs is in its arguments, so any worker process or machine can call it."""
+    import papermill
+
+    results = Path(settings.results_dir)
+    folder = results / spec.name
+    done = read_result(folder)
+    if done is not None:
+        return {**done, "skipped": True}
+    folder.mkdir(parents=True, exist_ok=True)
+    if settings.threads:
+        os.environ["OMP_NUM_THREADS"] = str(settings.threads)  # the kernel inherits it
+    notebook = Path(settings.notebooks_dir) / NOTEBOOKS[(spec.model, spec.dataset)]
+    parameters = {
+        "dataset": spec.dataset, "latent_dim": spec.latent_dim, "epochs": spec.epochs, "seed": spec.seed,
+        "subset": spec.subset, "data_root": settings.data_root, "runs_dir": str((results / "runs").resolve()),
+        "eval_samples": settings.eval_samples, "result_json": str((folder / RESULT_NAME).resolve()),
+        **dict(spec.parameters),
+    }
+    start = time.monotonic()
+    try:
+        papermill.execute_notebook(str(notebook), str(folder / "notebook.ipynb"), parameters=parameters,
+                                   cwd=str(notebook.parent), progress_bar=False, kernel_name="python3")
+    except Exception as error:  # noqa: BLE001 - a failed run is recorded, the sweep goes on
+        failure = {**asdict(spec), "name": spec.name, "status": "failed",
+                   "error": f"{type(error).__name__}: {str(error).strip().splitlines()[-1] if str(error).strip() else ''}",
+                   "wall_seconds": round(time.monotonic() - start, 1)}
+        write_json(folder / "failed.json", failure)
+        return failure
+    result = read_result(folder)
+    if result is None:
+        raise GencoreError(f"{notebook.name} finished without writing {folder / RESULT_NAME}: is it the kit's notebook?")
+    result = {**result, "name": spec.name, "wall_seconds": round(time.monotonic() - start, 1)}
+    samples = Path(result.get("run_dir", "")) / "samples.png"
+    if samples.is_file():  # a thumbnail beside the numbers: the table stays illustrated without checkpoints
+        atomic_write(folder / "samples.png", lambda f: f.write(samples.read_bytes()))
+    write_json(folder / RESULT_NAME, result)
+    (folder / "failed.json").unlink(missing_ok=True)
+    return result
+
+
+def run_sweep(specs: list[RunSpec], settings: SweepSettings, jobs: int = 1, log=print) -> list[dict[str, Any]]:  # noqa: ANN001
+    """Execute every run (finished ones are skipped), ``jobs`` at a time, then write the table
+    and figures. Returns one record per run: its result, or what made it fail."""
+    Path(settings.results_dir).mkdir(parents=True, exist_ok=True)
+    if jobs > 1 and settings.threads is None:
+        settings = SweepSettings(**{**asdict(settings), "threads": max(1, (os.cpu_count() or 1) // jobs)})
+    results: list[dict[str, Any]] = []
+    if jobs <= 1:
+        for index, spec in enumerate(specs, 1):
+            log(f"[{index}/{len(specs)}] {spec.name} ...")
+            results.append(execute_run(spec, settings))
+            log(f"[{index}/{len(specs)}] {_one_line(results[-1])}")
+    else:
+        import multiprocessing
+
+        # spawn: fresh workers, nothing inherited from a parent that already started torch's threads
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = {pool.submit(execute_run, spec, settings): spec for spec in specs}
+            for index, future in enumerate(as_completed(futures), 1):
+                results.append(future.result())
+                log(f"[{index}/{len(specs)}] {_one_line(results[-1])}")
+    rows = collect(settings.results_dir)
+    write_tables(settings.results_dir, rows)
+    for model, dataset in sorted({(r["model"], r["dataset"]) for r in rows}):
+        path = Path(settings.results_dir) / f"grid-{model}-{dataset}.png"
+        grid_figure(rows, model, dataset).savefig(path, dpi=100)
+    failed = [r for r in results if r.get("status") == "failed"]
+    if failed:
+        log(f"{len(failed)} run(s) failed; see failed.json and notebook.ipynb in their folders. Run the sweep again to retry them.")
+    return results
+
+
+def _one_line(result: dict[str, Any]) -> str:
+    if result.get("status") == "failed":
+        return f"{result['name']}: FAILED ({result['error']})"
+    verb = "already done" if result.get("skipped") else f"done in {result.get('wall_seconds', 0):.0f} s"
+    return f"{result['name']}: {verb}, fd {result.get('fd', float('nan')):.3g}, classes {result.get('classes_covered')}"
+
+
+def write_result(path: str | os.PathLike, trainer: Any, quality: dict[str, Any]) -> None:
+    """What a notebook leaves for the sweep: its parameters, timing and quality numbers."""
+    from .train import run_name
+
+    config = trainer.config
+    info = json.loads((trainer.run_dir / "run.json").read_text()) if trainer.run_dir else {}
+    row = {
+        "model": config.model, "dataset": config.dataset, "latent_dim": config.latent_dim, "epochs": config.epochs,
+        "seed": config.seed, "subset": config.subset, "run_dir": str(trainer.run_dir), "run_name": run_name(config),
+        "status": info.get("status", "finished"), "epochs_done": trainer.epoch,
+        "train_seconds": info.get("seconds"), "images_per_s": info.get("images_per_s"), "device": info.get("device"),
+        "torch": info.get("torch"),
+        **{k: v for k, v in quality.items() if k not in ("model", "dataset", "latent_dim")},
+    }
+    write_json(Path(path), row)
+
+
+def collect(results_dir: str | os.PathLike) -> list[dict[str, Any]]:
+    """Every finished run's result in a results folder, sorted by model, dataset, latent, epochs."""
+    rows = [r for r in (read_result(p.parent) for p in Path(results_dir).glob(f"*/{RESULT_NAME}")) if r]
+    return sorted(rows, key=lambda r: (r["model"], r["dataset"], r["latent_dim"], r["epochs"], r["seed"]))
+
+
+def write_tables(results_dir: str | os.PathLike, rows: list[dict[str, Any]]) -> None:
+    """results.csv (every column) and results.md (the main ones, rounded)."""
+    columns = list(COLUMNS) + sorted({k for r in rows for k in r} - set(COLUMNS) - {"class_shares"})
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write(Path(results_dir) / "results.csv", lambda f: f.write(buffer.getvalue()), binary=False)
+    atomic_write(Path(results_dir) / "results.md", lambda f: f.write(markdown_table(rows)), binary=False)
+
+
+def read_table(results_dir: str | os.PathLike) -> list[dict[str, Any]]:
+    """results.csv as dicts, numbers as numbers and empty cells as None."""
+    path = Path(results_dir) / "results.csv"
+    if not path.exists():
+        return []
+    rows = []
+    for raw in csv.DictReader(path.open()):
+        row: dict[str, Any] = {}
+        for key, value in raw.items():
+            if value in ("", None):
+                row[key] = None
+                continue
+            try:
+                number = float(value)
+                row[key] = int(number) if number.is_integer() and "." not in value and "e" not in value.lower() else number
+            except ValueError:
+                row[key] = value
+        rows.append(row)
+    return rows
+
+
+def comparison_markdown(rows: list[dict[str, Any]], model: str, dataset: str) -> str:
+    """The seed's comparison as a table: rows latent size, columns epochs, cells the run's
+    numbers (mean over seeds when there are several)."""
+    chosen = [r for r in rows if r["model"] == model and r["dataset"] == dataset]
+    if not chosen:
+        return (f"*No {model} runs on {dataset} yet.* Make them with `python -m gencore sweep --model {model} "
+                f"--dataset {dataset} --latent-dims {'2 64' if dataset == 'mnist' else '64 512'} --epochs 20 100`.")
+    latents = sorted({r["latent_dim"] for r in chosen})
+    epochs = sorted({r["epochs"] for r in chosen})
+    lines = ["| latent \\ epochs | " + " | ".join(str(e) for e in epochs) + " |", "|---|" + "---|" * len(epochs)]
+    for latent in latents:
+        cells = []
+        for epoch in epochs:
+            group = [r for r in chosen if r["latent_dim"] == latent and r["epochs"] == epoch]
+            if not group:
+                cells.append("")
+                continue
+            mean = lambda key: sum(r[key] for r in group) / len(group)  # noqa: E731
+            text = f"fd {mean('fd'):.3g}, {mean('classes_covered'):.3g} classes"
+            if group[0].get("bits_per_dim") is not None:
+                text += f", {mean('bits_per_dim'):.3f} bits/dim"
+            minutes = mean("train_seconds") / 60 if all(r.get("train_seconds") for r in group) else None
+            text += f", {minutes:.1f} min" if minutes is not None else ""
+            cells.append(text + (f" ({len(group)} seeds)" if len(group) > 1 else ""))
+        lines.append(f"| {latent} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def markdown_table(rows: list[dict[str, Any]]) -> str:
+    shown = ("model", "dataset", "latent_dim", "epochs", "seed", "subset", "fd", "classes_covered", "confidence",
+             "bits_per_dim", "train_seconds", "device")
+    lines = ["| " + " | ".join(shown) + " |", "|" + "---|" * len(shown)]
+    for row in rows:
+        lines.append("| " + " | ".join(_cell(row.get(name)) for name in shown) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.3g}" if abs(value) < 1000 else f"{value:.0f}"
+    return str(value)
+
+
+def grid_figure(rows: list[dict[str, Any]], model: str, dataset: str, samples: int = 16):  # noqa: ANN201 - Figure
+    """The seed's comparison figure: one sample grid per run, rows by latent size, columns by
+    epochs (the first seed of each), all from the same latent draws."""
+    import torch
+
+    from .checkpoint import load_run
+    from .metrics import sample_images
+    from .plots import comparison_grid
+
+    chosen: dict[tuple[int, int], dict[str, Any]] = {}
+    for row in rows:
+        if row["model"] == model and row["dataset"] == dataset:
+            chosen.setdefault((row["latent_dim"], row["epochs"]), row)
+    cells = {}
+    for key, row in chosen.items():
+        try:
+            config, models, _ = load_run(row["run_dir"])
+        except GencoreError:
+            continue  # its checkpoint was removed: the table still has the numbers
+        with torch.no_grad():
+            cells[key] = sample_images(models, config.latent_dim, samples, seed=0)
+    label = lambda key: f"fd {chosen[key].get('fd', float('nan')):.3g}"  # noqa: E731
+    return comparison_grid(cells, {k: label(k) for k in cells}, f"{model} on {dataset}")
+
+
+def parse_parameters(pairs: list[str]) -> dict[str, Any]:
+    """NAME=VALUE strings (numbers become numbers) for extra notebook parameters."""
+    parameters = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.isidentifier():
+            raise GencoreError(f"--param wants NAME=VALUE, got {pair!r}.")
+        try:
+            parameters[name] = json.loads(value)
+        except ValueError:
+            parameters[name] = value
+    return parameters
+
+
+__all__ = ["DATASETS", "MODELS", "RunSpec", "SweepSettings", "plan", "execute_run", "run_sweep", "collect",
+           "write_result", "write_tables", "read_table", "comparison_markdown", "grid_figure", "markdown_table"]
