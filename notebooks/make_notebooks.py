@@ -116,6 +116,22 @@ FAILURES = {
 }
 
 
+QUALITY_TEXT = r"""## How good are the samples?
+
+Looking is not measuring. The kit trains a small classifier on the real training split once per dataset (cached; its test
+accuracy is printed below) and compares generated images with the real test split in that classifier's feature space:
+
+- **fd**, the Fréchet distance: fit a Gaussian to the features of each set and compute
+  $\lVert\mu_r-\mu_g\rVert^2+\operatorname{tr}\big(\Sigma_r+\Sigma_g-2(\Sigma_r\Sigma_g)^{1/2}\big)$ (Heusel et al. 2017).
+  0 means the same mean and covariance; noise, blur and missing classes all raise it. It is the FID idea with a domain
+  classifier in place of Inception, so compare it between runs of this kit, not with published FIDs.
+- **classes_covered**: how many classes receive at least 2% of the samples. Mode collapse shows up here first.
+- **confidence**: the classifier's mean top-class probability; smudged, ambiguous samples lower it.
+
+For the VAE the negative ELBO on the test split is also given in nats per image and bits per dimension. The summed MSE the
+seed trains on is a Gaussian likelihood with variance $1/2$, so $-\mathrm{ELBO}=\mathrm{MSE}+\mathrm{KL}+\tfrac D2\log\pi$."""
+
+
 def parameters_cell(model: str, dataset: str, latent: int) -> str:
     batch, lr = {"vae": (128, "1e-4"), "gan": (64, "1e-4"), "wgan-gp": (64, "5e-5")}[model]
     lines = [
@@ -131,6 +147,9 @@ def parameters_cell(model: str, dataset: str, latent: int) -> str:
         "width = 64  # network width (DCGAN's 64 channels; the VAE's hidden layers are 512, 256, 128)",
         "time_budget = None  # minutes: stop cleanly, saved, when spent",
         'runs_dir = "runs"  # where finished runs are kept (train-or-load)',
+        "measure = True  # measure sample quality after training; the first time per dataset trains the classifier",
+        "eval_samples = 10000  # generated images per quality measurement (the test split has 10,000)",
+        "result_json = None  # a file to write the run's parameters and quality numbers to (the sweep sets it)",
     ]
     if model == "wgan-gp":
         lines += ["n_critic = 5  # critic steps per generator step", "gp_weight = 10.0  # gradient penalty weight lambda"]
@@ -204,6 +223,20 @@ from gencore.data import to_float
 
 generated = trainer.generate(trainer.fixed_z).cpu()
 plot_real_vs_generated(to_float(train_data.images[:64], "unit"), generated, f"latent {latent_dim}, {trainer.epoch} epochs")"""),
+        new_markdown_cell(QUALITY_TEXT),
+        new_code_cell("""from gencore.metrics import evaluate_models, format_quality
+
+quality = evaluate_models(config, trainer.models, n=eval_samples, seed=seed) if measure else {}
+print(format_quality(quality))"""),
+        new_code_cell("""from gencore.explore import run_quality_points
+from gencore.plots import plot_quality_over_time
+
+points = run_quality_points(trainer.run_dir)
+if len(points) > 1:
+    display(plot_quality_over_time({f"latent {latent_dim}": points}))
+else:
+    print(f"The history holds {len(points)} quality measurement(s) (every {config.eval_every} epochs and the last, "
+          "when a classifier is cached): train longer to see a curve.")"""),
     ]
     if model == "vae":
         cells += [
@@ -256,9 +289,99 @@ the panel only renders; nothing trains until you click."""),
         new_code_cell("""from gencore.widgets import TrainingPanel
 
 TrainingPanel(config, runs_dir)"""),
+        new_markdown_cell("The last cell records this run for the sweep (`python -m gencore sweep`); it does nothing when `result_json` is None."),
+        new_code_cell("""from gencore.sweep import write_result
+
+if result_json:
+    write_result(result_json, trainer, quality)
+    print("wrote", result_json)"""),
     ]
     for index, cell in enumerate(cells):
         cell.id = f"cell-{index:02d}"  # stable ids: regenerating changes only what the text changed
+    notebook = new_notebook(cells=cells)
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    notebook.metadata["language_info"] = {"name": "python"}
+    return notebook
+
+
+def build_compare() -> nbformat.NotebookNode:
+    """07: the seed study's comparisons across all six model x dataset pairs, from sweep results."""
+    cells = [
+        new_markdown_cell("""# 07 · Comparing the models: latent size, epochs and time
+
+Notebooks 01-06 each train one model. This one reads the results of a **sweep**, many runs of those notebooks executed by
+papermill, and compares them as the seed study did: latent sizes against training lengths, for every model on both datasets,
+with the kit's quality numbers instead of judgement by eye. Make a sweep from the repository's root, for example
+
+    python -m gencore sweep --model vae gan wgan-gp --dataset mnist --latent-dims 2 64 --epochs 20 100
+
+(the seed's full settings; on a CPU, add `--subset 4096 --epochs 1 2` for a first look). Without a sweep of your own, the
+notebook shows the reference results shipped with the kit, measured at a reduced scale on a 2-core CPU."""),
+        new_code_cell("""results_dir = None  # the sweep's --out folder; None: ../results if a sweep wrote it, else the shipped reference results""",
+                      metadata={"tags": ["parameters"]}),
+        new_code_cell("""%matplotlib inline
+from pathlib import Path
+
+from gencore.sweep import read_table
+
+if results_dir is None:
+    results_dir = "../results" if (Path("../results") / "results.csv").exists() else "reference/results"
+results = Path(results_dir)
+rows = read_table(results)
+print(f"{len(rows)} runs in {results}")"""),
+        new_markdown_cell("""## Latent size and epochs, per model and dataset
+
+Each table has a row per latent size and a column per training length. **fd** is the Fréchet distance to the real test
+split in the domain classifier's features (lower is better; compare it within a dataset only, since each dataset has its own
+classifier), **classes** counts the classes that get at least 2% of the samples (10 is full coverage), and for the VAE the
+test negative ELBO is given in bits per dimension. Below each table, the sample grids of the same runs, drawn from the same
+latent points.
+
+What the seed study found, and what to check here: on MNIST a 2-dimensional latent space already gives readable but blurry
+digits, while 64 dimensions reconstruct better; on CIFAR-10 every VAE sample is blurry, whatever the latent size. More epochs
+help the VAE steadily and the GANs unevenly."""),
+        new_code_cell("""from IPython.display import Image, Markdown, display
+
+from gencore.sweep import comparison_markdown
+
+for model in ("vae", "gan", "wgan-gp"):
+    for dataset in ("mnist", "cifar10"):
+        display(Markdown(f"### {model} on {dataset}\\n\\n" + comparison_markdown(rows, model, dataset)))
+        grid = results / f"grid-{model}-{dataset}.png"
+        if grid.exists():
+            display(Image(filename=str(grid), width=520))"""),
+        new_markdown_cell("""## Quality against training time
+
+A learner with an hour to spend wants the model that gets good fastest. Each line is one run: its Fréchet distance and class
+coverage at the epochs where the history measured them (every few epochs, when a classifier was cached), against the training
+minutes spent so far. Runs whose folders are not on this machine (the reference results) show their final point."""),
+        new_code_cell("""from gencore.explore import run_quality_points
+from gencore.plots import plot_quality_over_time
+
+for dataset in ("mnist", "cifar10"):
+    series = {}
+    for row in rows:
+        if row["dataset"] != dataset or row.get("fd") is None:
+            continue
+        points = run_quality_points(row["run_dir"]) if row.get("run_dir") else []
+        if not points and row.get("train_seconds"):
+            points = [(row["train_seconds"], row["fd"], row["classes_covered"])]
+        if points:
+            series[f"{row['model']} z{row['latent_dim']} e{row['epochs']}"] = points
+    if series:
+        display(plot_quality_over_time(series, f"{dataset}: sample quality against training time"))
+    else:
+        print(f"no measured runs on {dataset} in {results}")"""),
+        new_markdown_cell("""## Choose runs to compare
+
+Select any runs of the table and press **Compare selected** to see their numbers and samples side by side. Under papermill
+or nbval the browser only renders."""),
+        new_code_cell("""from gencore.widgets import ResultsBrowser
+
+ResultsBrowser(rows, results)"""),
+    ]
+    for index, cell in enumerate(cells):
+        cell.id = f"cell-{index:02d}"
     notebook = new_notebook(cells=cells)
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     notebook.metadata["language_info"] = {"name": "python"}
@@ -269,6 +392,8 @@ def main() -> None:
     for stem, model, dataset, latent in NOTEBOOKS:
         nbformat.write(build(stem, model, dataset, latent), HERE / f"{stem}.ipynb")
         print("wrote", HERE / f"{stem}.ipynb")
+    nbformat.write(build_compare(), HERE / "07_compare.ipynb")
+    print("wrote", HERE / "07_compare.ipynb")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,8 @@ import pytest
 
 from conftest import REPO, real_data_root
 
-NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+NOTEBOOKS = sorted((REPO / "notebooks").glob("0[1-6]_*.ipynb"))  # one per model and dataset
+ALL_NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))  # and 07_compare
 REQUIRED = {"dataset", "latent_dim", "epochs", "batch_size", "lr", "seed", "subset", "data_root", "device"}
 # Figures each notebook must show: real images, losses, real vs generated, interpolation,
 # plus reconstructions (VAE) and the 2-D latent map (latent_dim == 2).
@@ -24,18 +25,18 @@ def _parameter_names(cell: nbformat.NotebookNode) -> set[str]:
     return {line.split("=")[0].strip() for line in cell.source.splitlines() if "=" in line and not line.startswith("#")}
 
 
-def test_there_are_six_numbered_notebooks() -> None:
-    assert [p.stem for p in NOTEBOOKS] == ["01_vae_mnist", "02_vae_cifar10", "03_gan_mnist", "04_gan_cifar10",
-                                           "05_wgan_gp_mnist", "06_wgan_gp_cifar10"]
+def test_there_are_the_numbered_notebooks() -> None:
+    assert [p.stem for p in ALL_NOTEBOOKS] == ["01_vae_mnist", "02_vae_cifar10", "03_gan_mnist", "04_gan_cifar10",
+                                               "05_wgan_gp_mnist", "06_wgan_gp_cifar10", "07_compare"]
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_has_a_parameters_cell_and_no_outputs(path: Path) -> None:
     notebook = nbformat.read(path, as_version=4)
     code = [c for c in notebook.cells if c.cell_type == "code"]
     assert "parameters" in code[0].metadata.get("tags", []), "the first code cell must be tagged 'parameters'"
     names = _parameter_names(code[0])
-    assert REQUIRED <= names
+    assert REQUIRED <= names or path.stem == "07_compare"
     if "wgan" in path.stem:
         assert {"n_critic", "gp_weight"} <= names
     for cell in code:
@@ -43,20 +44,24 @@ def test_notebook_has_a_parameters_cell_and_no_outputs(path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def executed(tmp_path_factory: pytest.TempPathFactory, fixture_root: Path) -> dict[str, Path]:
-    """Every notebook run by papermill with small parameters (about one epoch, ~1,000 images)."""
+def executed(tmp_path_factory: pytest.TempPathFactory, fixture_root: Path, classifier_cache: Path) -> dict[str, Path]:
+    """Every notebook run by papermill with small parameters (about one epoch, ~1,000 images),
+    measuring quality with the tests' small cached classifiers."""
     import papermill
 
     root = real_data_root() or fixture_root
     out = tmp_path_factory.mktemp("notebooks")
     results = {}
-    for path in NOTEBOOKS:
-        target = out / path.name
-        papermill.execute_notebook(
-            str(path), str(target), cwd=str(REPO), progress_bar=False, kernel_name="python3",
-            parameters={"epochs": 1, "subset": 1000, "data_root": str(root), "runs_dir": str(out / "runs")},
-        )
-        results[path.stem] = target
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GENCORE_CLASSIFIERS", str(classifier_cache))  # the kernels inherit it
+        for path in NOTEBOOKS:
+            target = out / path.name
+            papermill.execute_notebook(
+                str(path), str(target), cwd=str(REPO), progress_bar=False, kernel_name="python3",
+                parameters={"epochs": 1, "subset": 1000, "data_root": str(root), "runs_dir": str(out / "runs"),
+                            "eval_samples": 500},
+            )
+            results[path.stem] = target
     return results
 
 
@@ -73,9 +78,19 @@ def test_notebook_runs_headlessly_and_shows_its_figures(executed: dict[str, Path
     assert any(info["status"] == "finished" for info in finished)
 
 
-def test_nbval_validates_the_executed_notebooks(executed: dict[str, Path], tmp_path: Path) -> None:
+def test_each_notebook_shows_its_quality_numbers(executed: dict[str, Path]) -> None:
+    for stem, path in executed.items():
+        text = "".join(o.get("text", "") for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"
+                       for o in c.outputs)
+        assert "fd " in text and "classes_covered" in text and "confidence" in text, stem
+        assert ("bits/dim" in text) == stem.split("_")[1].startswith("vae"), stem
+
+
+def test_nbval_validates_the_executed_notebooks(executed: dict[str, Path], tmp_path: Path, classifier_cache: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
     """nbval re-runs each executed notebook (train-or-load now loads) and compares the cells
     marked NBVAL_CHECK_OUTPUT (data shapes, parameter counts) with papermill's outputs."""
+    monkeypatch.setenv("GENCORE_CLASSIFIERS", str(classifier_cache))
     (tmp_path / "pytest.ini").write_text("[pytest]\n")
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env", "-p", "no:cacheprovider", "-q",
