@@ -125,9 +125,8 @@ def _sweep(args: argparse.Namespace) -> int:
     from .config import _integer
     from .sweep import SweepSettings, parse_parameters, plan, run_sweep
 
-    specs = plan(args.model, args.dataset, [_integer("latent_dim", v, 1, None) for v in args.latent_dims],
-                 [_integer("epochs", v, 1, None) for v in args.epochs], [_integer("seed", v, 0, 2**63 - 1) for v in args.seeds],
-                 _integer("subset", args.subset, 1, None) if args.subset is not None else None, parse_parameters(args.param))
+    # plan() validates every value through TrainConfig, so the flags go in as typed.
+    specs = plan(args.model, args.dataset, args.latent_dims, args.epochs, args.seeds, args.subset, parse_parameters(args.param))
     jobs = _integer("jobs", args.jobs, 1, 256)
     data_root = str(Path(args.data_root).resolve()) if args.data_root else None  # the notebooks run in notebooks/
     settings = SweepSettings(str(Path(args.out).resolve()), data_root, _integer("eval_samples", args.eval_samples, 2, 1_000_000))
@@ -184,15 +183,13 @@ def _sample(args: argparse.Namespace) -> int:
     from .checkpoint import atomic_write, load_run
     from .config import _integer
     from .runtime import resolve_device
-    from .train import generate
+    from .train import sample_images
 
     n = _integer("n", args.n, 1, 1_000_000)
     seed = _integer("seed", args.seed, 0, 2**63 - 1)
     device = resolve_device(args.device)
     config, models, _ = load_run(args.run_dir, device)
-    z = torch.randn(n, config.latent_dim, generator=torch.Generator().manual_seed(seed))
-    with torch.no_grad():
-        images = torch.cat([generate(models, chunk.to(device)).float().cpu() for chunk in z.split(1024)])
+    images = sample_images(models, config.latent_dim, n, seed, device)
     try:
         atomic_write(Path(args.out), lambda f: torch.save(images, f))
     except OSError as error:

@@ -166,17 +166,19 @@ def train_classifier(
     recipe: Recipe | None = None,
     device: str = "auto",
     progress: bool = True,
+    test_data: ImageData | None = None,
 ) -> TrainedClassifier:
-    """Train the dataset's classifier on its real training split and measure it on the test split."""
+    """Train the dataset's classifier on its real training split and measure it on the test
+    split (``test_data`` when the caller has already loaded it)."""
     recipe = recipe or RECIPES[dataset]
     train = load_dataset(dataset, "train", data_root, recipe.subset, recipe.seed)
-    test = load_dataset(dataset, "test", data_root)
+    test = test_data if test_data is not None else load_dataset(dataset, "test", data_root)
     torch_device = resolve_device(device)
     generator = torch.Generator().manual_seed(recipe.seed)
     torch.manual_seed(recipe.seed)
     model = DomainClassifier(train.image_shape, recipe.width).to(torch_device, memory_format=torch.channels_last)
     decay, no_decay = [], []
-    for name, parameter in model.named_parameters():
+    for parameter in model.parameters():
         (decay if parameter.ndim > 1 else no_decay).append(parameter)  # no decay on BN and biases
     optimizer = torch.optim.SGD([{"params": decay, "weight_decay": recipe.weight_decay}, {"params": no_decay}],
                                 lr=recipe.lr, momentum=0.9, nesterov=True)
@@ -239,12 +241,6 @@ def load_classifier(path: Path) -> TrainedClassifier:
     return TrainedClassifier(model, state["dataset"], float(state["test_accuracy"]), recipe, float(state["seconds"]), path)
 
 
-def cached_classifier(dataset: str, data_root: str | None = None) -> TrainedClassifier | None:
-    """The cached classifier for this dataset's training data, or None if none is cached."""
-    path = classifier_path(dataset, load_dataset(dataset, "test", data_root))
-    return load_classifier(path) if path.exists() else None
-
-
 def get_classifier(
     dataset: str,
     data_root: str | None = None,
@@ -252,9 +248,12 @@ def get_classifier(
     recipe: Recipe | None = None,
     device: str = "auto",
     progress: bool = True,
+    test_data: ImageData | None = None,
 ) -> TrainedClassifier:
-    """The cached classifier, or a newly trained and cached one (minutes on a CPU; see RECIPES)."""
-    path = classifier_path(dataset, load_dataset(dataset, "test", data_root))
+    """The cached classifier, or a newly trained and cached one (minutes on a CPU; see RECIPES).
+    ``test_data``: the dataset's test split, when the caller has already loaded it."""
+    test = test_data if test_data is not None else load_dataset(dataset, "test", data_root)
+    path = classifier_path(dataset, test)
     if path.exists():
         return load_classifier(path)
     if not train_if_missing:
@@ -262,6 +261,6 @@ def get_classifier(
             f"no {dataset} classifier is cached in {path.parent}: train it once with "
             f"'python -m gencore classifier --dataset {dataset}' (see README, 'Measuring quality')."
         )
-    classifier = train_classifier(dataset, data_root, recipe, device, progress)
+    classifier = train_classifier(dataset, data_root, recipe, device, progress, test)
     save_classifier(classifier, path)
     return classifier

@@ -4,8 +4,8 @@ seed study's comparisons assembled from the runs that already exist."""
 from __future__ import annotations
 
 import csv
-import math
 import json
+import math
 from pathlib import Path
 
 import torch

@@ -25,7 +25,7 @@ from torch import nn
 
 from .classifier import DomainClassifier, TrainedClassifier, get_classifier
 from .config import TrainConfig
-from .data import ImageData, load_dataset, to_float
+from .data import load_dataset, to_float
 
 COVERAGE_SHARE = 0.02  # a class counts as covered from 2% of the samples (10% is its fair share)
 EVAL_BATCH = 500  # images per forward pass when measuring; bounds memory, not the result
@@ -65,6 +65,7 @@ class QualityMeter:
 
     def __init__(self, classifier: TrainedClassifier, real_images: torch.Tensor) -> None:
         self.classifier = classifier
+        self.real_images = real_images  # uint8 (N, C, H, W): kept for the VAE's bound and the Inception FID
         self.fid = frechet_metric(ClassifierFeatures(classifier.model))
         with torch.no_grad():
             for batch in _batches(real_images):
@@ -98,7 +99,7 @@ class QualityMeter:
 def quality_meter(dataset: str, data_root: str | None = None, train_if_missing: bool = True) -> QualityMeter:
     """The dataset's meter (classifier plus real test statistics), built once per process."""
     test = load_dataset(dataset, "test", data_root)
-    classifier = get_classifier(dataset, data_root, train_if_missing=train_if_missing)
+    classifier = get_classifier(dataset, data_root, train_if_missing=train_if_missing, test_data=test)
     return QualityMeter(classifier, test.images)
 
 
@@ -178,20 +179,12 @@ def vae_bound(test_mse: float, test_kl: float, image_shape: tuple[int, ...]) -> 
 # ---------------------------------------------------------------------- a whole run
 
 
-def sample_images(models: dict[str, nn.Module], latent_dim: int, n: int, seed: int = 0,
-                  device: torch.device | str = "cpu") -> torch.Tensor:
-    """n images in [0, 1] from z ~ N(0, I), drawn from their own generator (never the run's RNG)."""
-    from .train import generate
-
-    z = torch.randn(n, latent_dim, generator=torch.Generator().manual_seed(seed))
-    return torch.cat([generate(models, chunk.to(device)).float().cpu() for chunk in z.split(EVAL_BATCH)])
-
-
 def evaluate_models(config: TrainConfig, models: dict[str, nn.Module], n: int = 10_000, data_root: str | None = None,
                     seed: int = 0, train_classifier: bool = True, inception: bool = True) -> dict[str, Any]:
     """Every quality number for trained networks: fd, classes_covered, confidence, n, and for the
     VAE the test bound (see vae_bound); the Inception-space FID or the reason it is missing."""
     from .steps import vae_test_metrics
+    from .train import sample_images
 
     root = data_root if data_root is not None else config.data_root
     meter = quality_meter(config.dataset, root, train_classifier)
@@ -203,7 +196,7 @@ def evaluate_models(config: TrainConfig, models: dict[str, nn.Module], n: int = 
         "classifier_accuracy": meter.classifier.test_accuracy,
         "classifier": meter.classifier.describe(),
     }
-    test = _test_images(config.dataset, root)
+    test = meter.real_images
     if inception:
         result["inception_fd"], result["inception_note"] = inception_fd(images, test)
     if config.model == "vae":
@@ -244,7 +237,3 @@ def format_quality(result: dict[str, Any]) -> str:
     lines.append(f"  ({result['classifier']})")
     return "\n".join(lines)
 
-
-def _test_images(dataset: str, data_root: str | None) -> torch.Tensor:
-    data: ImageData = load_dataset(dataset, "test", data_root)
-    return data.images

@@ -74,8 +74,8 @@ class SweepSettings:
     notebooks_dir: str = field(default_factory=lambda: str(REPO_NOTEBOOKS))
 
 
-def plan(models: Iterable[str], datasets: Iterable[str], latent_dims: Iterable[int], epochs: Iterable[int],
-         seeds: Iterable[int] = (0,), subset: int | None = None, parameters: dict[str, Any] | None = None) -> list[RunSpec]:
+def plan(models: Iterable[str], datasets: Iterable[str], latent_dims: Iterable[int | str], epochs: Iterable[int | str],
+         seeds: Iterable[int | str] = (0,), subset: int | str | None = None, parameters: dict[str, Any] | None = None) -> list[RunSpec]:
     """The grid as a list of runs, each validated now (a typo fails before anything runs)."""
     extra = tuple(sorted((parameters or {}).items()))
     specs = []
@@ -278,11 +278,9 @@ def _cell(value: Any) -> str:
 def grid_figure(rows: list[dict[str, Any]], model: str, dataset: str, samples: int = 16):  # noqa: ANN201 - Figure
     """The seed's comparison figure: one sample grid per run, rows by latent size, columns by
     epochs (the first seed of each), all from the same latent draws."""
-    import torch
-
     from .checkpoint import load_run
-    from .metrics import sample_images
     from .plots import comparison_grid
+    from .train import sample_images
 
     chosen: dict[tuple[int, int], dict[str, Any]] = {}
     for row in rows:
@@ -294,8 +292,7 @@ def grid_figure(rows: list[dict[str, Any]], model: str, dataset: str, samples: i
             config, models, _ = load_run(row["run_dir"])
         except GencoreError:
             continue  # its checkpoint was removed: the table still has the numbers
-        with torch.no_grad():
-            cells[key] = sample_images(models, config.latent_dim, samples, seed=0)
+        cells[key] = sample_images(models, config.latent_dim, samples, seed=0)
     label = lambda key: f"fd {chosen[key].get('fd', float('nan')):.3g}"  # noqa: E731
     return comparison_grid(cells, {k: label(k) for k in cells}, f"{model} on {dataset}")
 

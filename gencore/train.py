@@ -268,7 +268,7 @@ class Trainer:
     def _quality(self) -> dict[str, float]:
         """Fréchet distance, coverage and confidence of fixed samples, when a classifier is cached.
         The samples come from their own generator, so training numbers stay the same."""
-        from .metrics import quality_meter, sample_images
+        from .metrics import quality_meter
 
         if self._meter is None:
             try:
@@ -368,6 +368,14 @@ def generate(models: dict[str, nn.Module], z: torch.Tensor) -> torch.Tensor:
         return net.sample(z)
     finally:
         net.train(was_training)
+
+
+def sample_images(models: dict[str, nn.Module], latent_dim: int, n: int, seed: int = 0,
+                  device: torch.device | str = "cpu", batch: int = 1024) -> torch.Tensor:
+    """n images in [0, 1] from z ~ N(0, I) drawn from their own seeded generator (never the
+    run's RNG), decoded ``batch`` at a time; the same seed gives the same images."""
+    z = torch.randn(n, latent_dim, generator=torch.Generator().manual_seed(seed))
+    return torch.cat([generate(models, chunk.to(device)).float().cpu() for chunk in z.split(batch)])
 
 
 def run_figures(trainer: Trainer, names: tuple[str, ...] | None = None) -> dict[str, Any]:

@@ -145,6 +145,15 @@ class TrainingPanel:
         self.comparison.value = compare_runs_html([Path(p) for p in self.runs.value])
 
 
+def png_html(path: Path, width: int) -> str:
+    """An inline <img> of a PNG file, or "" when there is none (a run still starting)."""
+    import base64
+
+    if not path.exists():
+        return ""
+    return f'<img src="data:image/png;base64,{base64.b64encode(path.read_bytes()).decode()}" width="{width}">'
+
+
 def _last_epoch(trainer: Trainer) -> str:
     if not trainer.history:
         return ""
@@ -154,18 +163,13 @@ def _last_epoch(trainer: Trainer) -> str:
 
 def compare_runs_html(run_dirs: list[Path]) -> str:
     """A table of the runs side by side: settings, last-epoch numbers, time, sample grid."""
-    import base64
-
     if not run_dirs:
         return "<i>Select one or more runs to compare.</i>"
     cells = []
     for folder in run_dirs:
         config, info = read_json(folder / "config.json"), read_json(folder / "run.json")
         numbers = "<br>".join(f"{k}: {v:.4g}" for k, v in last_history_row(folder).items() if k != "epoch")
-        image = ""
-        if (folder / "samples.png").exists():
-            encoded = base64.b64encode((folder / "samples.png").read_bytes()).decode()
-            image = f'<img src="data:image/png;base64,{encoded}" width="260">'
+        image = png_html(folder / "samples.png", 260)
         cells.append(
             f"<td style='vertical-align:top;padding:6px'><b>latent {config.get('latent_dim')}, "
             f"{info.get('epochs_done')} epochs</b><br>{info.get('seconds', '?')} s on {html.escape(str(info.get('device')))}"
@@ -196,8 +200,6 @@ class ResultsBrowser:
         self.comparison.value = self.compare_html(list(self.runs.value))
 
     def compare_html(self, names: list[str]) -> str:
-        import base64
-
         if not names:
             return "<i>Select one or more runs to compare.</i>"
         cells = []
@@ -205,10 +207,7 @@ class ResultsBrowser:
             row = self.rows[name]
             shown = ("fd", "classes_covered", "confidence", "bits_per_dim", "train_seconds", "device")
             numbers = "<br>".join(f"{k}: {html.escape(_short(row.get(k)))}" for k in shown if row.get(k) is not None)
-            thumbnail = self.results_dir / name / "samples.png"
-            image = ""
-            if thumbnail.exists():
-                image = f'<img src="data:image/png;base64,{base64.b64encode(thumbnail.read_bytes()).decode()}" width="240">'
+            image = png_html(self.results_dir / name / "samples.png", 240)
             cells.append(f"<td style='vertical-align:top;padding:6px'><b>{html.escape(name)}</b><br>{numbers}<br>{image}</td>")
         return "<table><tr>" + "".join(cells) + "</tr></table>"
 

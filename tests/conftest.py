@@ -7,6 +7,8 @@ import dataclasses
 import hashlib
 import os
 import pickle
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +18,17 @@ import torch
 from gencore.classifier import Recipe, get_classifier
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def run_nbval(notebooks: list[Path], tmp_path: Path, cwd: Path) -> subprocess.CompletedProcess:
+    """nbval in lax mode on executed notebooks, in a separate pytest with its own empty config
+    (so this suite's options and test paths do not apply to it)."""
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env", "-p", "no:cacheprovider", "-q",
+         "-c", str(tmp_path / "pytest.ini"), "--rootdir", str(tmp_path), *map(str, notebooks)],
+        capture_output=True, text=True, cwd=cwd, timeout=900,
+    )
 
 
 def real_data_root() -> Path | None:

@@ -4,14 +4,12 @@ small parameters, then validated by nbval against that execution."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from conftest import REPO, real_data_root
+from conftest import REPO, real_data_root, run_nbval
 
 NOTEBOOKS = sorted((REPO / "notebooks").glob("0[1-6]_*.ipynb"))  # one per model and dataset
 ALL_NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))  # and 07_compare
@@ -91,11 +89,6 @@ def test_nbval_validates_the_executed_notebooks(executed: dict[str, Path], tmp_p
     """nbval re-runs each executed notebook (train-or-load now loads) and compares the cells
     marked NBVAL_CHECK_OUTPUT (data shapes, parameter counts) with papermill's outputs."""
     monkeypatch.setenv("GENCORE_CLASSIFIERS", str(classifier_cache))
-    (tmp_path / "pytest.ini").write_text("[pytest]\n")
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env", "-p", "no:cacheprovider", "-q",
-         "-c", str(tmp_path / "pytest.ini"), "--rootdir", str(tmp_path), *map(str, executed.values())],
-        capture_output=True, text=True, cwd=REPO, timeout=900,
-    )
+    result = run_nbval(list(executed.values()), tmp_path, REPO)
     assert result.returncode == 0, result.stdout[-3000:]
     assert "passed" in result.stdout

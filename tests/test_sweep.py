@@ -12,7 +12,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from conftest import REPO
+from conftest import REPO, run_nbval
 from gencore.errors import GencoreError
 from gencore.sweep import RunSpec, comparison_markdown, parse_parameters, plan, read_table
 
@@ -101,10 +101,7 @@ def test_compare_notebook_runs_on_the_sweep_and_passes_nbval(sweep_results: Path
     assert not [o for o in outputs if o.output_type == "error"]
     assert sum("image/png" in o.get("data", {}) for o in outputs) >= 2  # the grid and quality against time
     assert any("2 runs in" in o.get("text", "") for o in outputs)
-    (tmp_path / "pytest.ini").write_text("[pytest]\n")
-    result = subprocess.run([sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env", "-p", "no:cacheprovider",
-                             "-q", "-c", str(tmp_path / "pytest.ini"), "--rootdir", str(tmp_path), str(target)],
-                            capture_output=True, text=True, cwd=REPO / "notebooks", timeout=600)
+    result = run_nbval([target], tmp_path, REPO / "notebooks")
     assert result.returncode == 0 and "passed" in result.stdout, result.stdout[-3000:]
 
 
