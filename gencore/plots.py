@@ -11,7 +11,7 @@ from typing import Sequence
 
 import torch
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 LOSS_PANELS: dict[str, list[tuple[str, list[str]]]] = {
     # (panel title, columns); the seed's groupings
@@ -160,6 +160,9 @@ def plot_quality_over_time(series: dict[str, list[tuple[float, float, int]]], ti
         cover_ax.plot(minutes, [c for _, _, c in points], marker="o", label=label)
     fd_ax.set_title("Fréchet distance to the test split (lower is better)")
     fd_ax.set_yscale("log")
+    plain = FuncFormatter(lambda value, _: f"{value:g}")  # 30, 60 rather than 3x10^1, 6x10^1
+    fd_ax.yaxis.set_major_formatter(plain)
+    fd_ax.yaxis.set_minor_formatter(plain)
     cover_ax.set_title("Classes with at least 2% of the samples")
     cover_ax.set_ylim(0, 10.5)
     for ax in (fd_ax, cover_ax):
