@@ -83,28 +83,38 @@ def plot_reconstructions(originals: torch.Tensor, reconstructions: torch.Tensor,
     return figure
 
 
-def plot_losses(history: Sequence[dict], model: str, title: str = "") -> Figure:
-    """The seed's loss panels for one model, one point per epoch."""
+def plot_losses(history: Sequence[dict], model: str, title: str = "", trace: Sequence[dict] | None = None) -> Figure:
+    """The seed's loss panels for one model, one point per epoch; with a ``trace`` (the trainer's
+    means over every few steps), also the curves inside each epoch as thin lines."""
     panels = LOSS_PANELS[model]
     figure = Figure(figsize=(4.6 * len(panels), 3.6), layout="constrained")
     axes = figure.subplots(1, len(panels))
     epochs = [row["epoch"] for row in history]
+    trace = list(trace or [])
+    steps_x = [row["epoch"] for row in trace]
     for ax, (panel_title, columns) in zip(axes, panels):
         for column in columns:
             values = [row.get(column, math.nan) for row in history]
-            ax.plot(epochs, values, marker="o" if len(epochs) < 30 else None, label=LABELS.get(column, column))
+            (line,) = ax.plot(epochs, values, marker="o" if len(epochs) < 30 else None, label=LABELS.get(column, column))
+            if len(trace) >= 2 and any(column in row for row in trace):
+                ax.plot(steps_x, [row.get(column, math.nan) for row in trace], color=line.get_color(), linewidth=0.8, alpha=0.6)
         if columns == ["jsd"]:
             ax.axhline(math.log(2), color="grey", linestyle="--", linewidth=1, label="log 2 (perfect D)")
             ax.axhline(0.0, color="grey", linestyle=":", linewidth=1, label="0 (D guesses)")
         ax.set_title(panel_title)
         ax.set_xlabel("epoch")
-        if len(epochs) <= 12:  # a tick per epoch; a lone point gets an axis around it, not fractions
+        if len(trace) >= 2:  # the curves start inside the first epoch
+            ax.set_xlim(0, max(max(epochs, default=0), max(steps_x)) * 1.02)
+            ax.xaxis.set_major_locator(MaxNLocator(integer=len(epochs) > 1, steps=[1, 2, 2.5, 5, 10]))
+        elif len(epochs) <= 12:  # a tick per epoch; a lone point gets an axis around it, not fractions
             ax.set_xticks(epochs)
             ax.set_xlim(min(epochs, default=1) - 0.5, max(epochs, default=1) + 0.5)
         else:
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
+    if len(trace) >= 2:
+        figure.supxlabel("thin lines: means over a few training steps; dots: means over each epoch", fontsize=8)
     if title:
         figure.suptitle(title)
     return figure

@@ -70,6 +70,15 @@ class _Accumulator:
             self.counts[name] = self.counts.get(name, 0) + 1
         self.window.append((step, metrics))
 
+    def window_means(self) -> dict[str, float]:
+        """Each metric's mean over the steps since the last check (a metric missing from some
+        steps, like the WGAN-GP generator loss, is averaged over the steps that have it)."""
+        names: dict[str, list[torch.Tensor]] = {}
+        for _, metrics in self.window:
+            for name, value in metrics.items():
+                names.setdefault(name, []).append(value)
+        return {name: float(torch.stack(values).float().mean()) for name, values in names.items()}
+
     def check_finite(self) -> None:
         """Raise NonFiniteLossError naming the first non-finite loss since the last check."""
         values = [v for _, metrics in self.window for v in metrics.values()]
@@ -143,6 +152,9 @@ class Trainer:
         self.step_fn = STEPS[config.model]
         self.steps_per_epoch = len(self.train_data) // config.batch_size
         self.history: list[dict[str, float]] = []
+        # Training metrics every log_every steps (x in epochs, fractional): the curves inside an
+        # epoch, which is all a one-epoch run has to show.
+        self.trace: list[dict[str, float]] = []
         self.epoch = 0  # epochs completed
         self.step_in_epoch = 0  # steps completed inside the current epoch
         self.global_step = 0
@@ -227,7 +239,7 @@ class Trainer:
                     session_images += batch_size
                     bar.update(batch_size)
                     if self.step_in_epoch % self.log_every == 0:
-                        self.accumulator.check_finite()
+                        self._close_window()
                         bar.set_postfix_str(self._postfix(), refresh=False)
                         if not noted:
                             noted = _note_long_cpu_run(self, bar, session_images / (time.monotonic() - session_start))
@@ -237,7 +249,7 @@ class Trainer:
                     if self._stop.is_set():
                         break
                 # The epoch's end or a stop: nothing non-finite is saved; time is counted; save.
-                self.accumulator.check_finite()
+                self._close_window()
                 self.seconds += time.monotonic() - session_start
                 session_start = time.monotonic()
                 if self.step_in_epoch == self.steps_per_epoch:
@@ -249,6 +261,15 @@ class Trainer:
             return "finished"
         finally:
             bar.close()
+
+    def _close_window(self) -> None:
+        """Check the steps since the last check for NaN/inf (raising names the step), then add
+        their means to the trace."""
+        if not self.accumulator.window:
+            return
+        row = {"epoch": round(self.global_step / self.steps_per_epoch, 4), **self.accumulator.window_means()}
+        self.accumulator.check_finite()
+        self.trace.append(row)
 
     def _end_epoch(self) -> None:
         row: dict[str, float] = {"epoch": self.epoch + 1, **self.accumulator.means()}
@@ -303,6 +324,7 @@ class Trainer:
             "step_in_epoch": self.step_in_epoch,
             "global_step": self.global_step,
             "history": self.history,
+            "trace": self.trace,
             "partial_epoch": self.accumulator.state(),
             "rng": capture_rng_state(),
             "seconds": self.seconds,
@@ -330,6 +352,7 @@ class Trainer:
         self.step_in_epoch = int(state["step_in_epoch"])
         self.global_step = int(state["global_step"])
         self.history = list(state["history"])
+        self.trace = list(state.get("trace", []))  # older checkpoints have none
         self.seconds = float(state.get("seconds", 0.0))
         self.epoch_seconds = [float(t) for t in state.get("epoch_seconds", [])]
         self.accumulator.load(state["partial_epoch"], self.device)
@@ -394,7 +417,7 @@ def run_figures(trainer: Trainer, names: tuple[str, ...] | None = None) -> dict[
             real = to_float(trainer.train_data.images[:FIGURE_SAMPLES], "unit")
             figures["real_vs_generated"] = plots.plot_real_vs_generated(real, generated, title)
     if trainer.history and wanted("losses"):
-        figures["losses"] = plots.plot_losses(trainer.history, config.model, title)
+        figures["losses"] = plots.plot_losses(trainer.history, config.model, title, trainer.trace)
     if config.model == "vae" and wanted("reconstructions"):
         vae = trainer.models["vae"]
         originals = to_float(trainer.test_data.images[:40], "unit")  # type: ignore[union-attr]

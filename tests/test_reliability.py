@@ -122,6 +122,9 @@ def test_stop_button_returns_partial_history_and_resume_is_exact(fixture_root: P
     assert resumed.fit().status == "finished"
     assert resumed.history == whole.history
     assert all(torch.equal(a, b) for a, b in zip(_weights(whole).values(), _weights(resumed).values()))
+    # The within-epoch curves (a point every LOG_EVERY steps) survive the stop and resume too.
+    assert [row["epoch"] for row in whole.trace] == [0.5, 1.0, 1.5, 2.0]
+    assert resumed.trace == whole.trace
 
 
 def test_time_budget_stops_cleanly_with_everything_saved(fixture_root: Path, tmp_path: Path) -> None:
