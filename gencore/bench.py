@@ -253,3 +253,72 @@ def _time_textbook(config: TrainConfig, plan: BenchPlan) -> dict[str, float]:
         if step + 1 >= steps:
             break
     return {"images_per_s": _window_rates(times, plan.steps_per_window * config.batch_size, plan.warmup_windows)}
+
+
+# ---------------------------------------------------------------------- time estimates
+
+
+@dataclass
+class TimeEstimate:
+    model: str
+    dataset: str
+    device: str
+    images_per_s: float  # the kit's training step on random images, median of the timed steps
+    minutes_per_epoch: float  # one pass over the full training split
+    hours_20_epochs: float  # the seed study's two settings
+    hours_100_epochs: float
+
+
+def estimate_training_time(
+    device: str = "auto",
+    models: tuple[str, ...] = ("vae", "gan", "wgan-gp"),
+    datasets: tuple[str, ...] = ("mnist", "cifar10"),
+    steps: int = 3,
+    width: int = 64,
+) -> list[TimeEstimate]:
+    """How long the seed study's settings take on this machine: a few of the kit's own training
+    steps per model x dataset (random images of the right shape, the seed's batch sizes), timed
+    after one warm-up step. Seconds per pair on a laptop CPU; no data files needed."""
+    from .runtime import resolve_device
+
+    if steps < 1:
+        raise GencoreError(f"steps must be at least 1, got {steps}.")
+    where = resolve_device(device)
+    with torch.random.fork_rng(devices=[]):  # building models draws weights: leave the caller's RNG alone
+        return [_estimate_one(TrainConfig(model=model, dataset=dataset, width=width, device=device), where, steps)
+                for dataset in datasets for model in models]
+
+
+def _estimate_one(config: TrainConfig, where: torch.device, steps: int) -> TimeEstimate:
+    from .data import IMAGE_SHAPES, SPLIT_SIZES
+    from .models import build_models
+    from .steps import STEPS, build_optimizers, memory_format
+
+    shape, layout = IMAGE_SHAPES[config.dataset], memory_format(config)
+    networks = {k: m.to(where, memory_format=layout) for k, m in build_models(config, shape).items()}
+    optimizers = build_optimizers(config, networks)
+    x = torch.rand(config.batch_size, *shape, device=where).contiguous(memory_format=layout)
+    # A WGAN-GP generator update comes once per n_critic critic steps: time whole cycles.
+    cycle = config.n_critic if config.model == "wgan-gp" else 1
+    times = []
+    for step in range((steps + 1) * cycle):
+        start = time.perf_counter()
+        metrics = STEPS[config.model](networks, optimizers, x, config, step)
+        next(iter(metrics.values())).item()  # wait for the device
+        times.append(time.perf_counter() - start)
+    cycles = [sum(times[i : i + cycle]) for i in range(cycle, len(times), cycle)]  # the first cycle warms up
+    images_per_s = cycle * config.batch_size / statistics.median(cycles)
+    epoch_minutes = SPLIT_SIZES[config.dataset]["train"] / images_per_s / 60
+    return TimeEstimate(
+        model=config.model, dataset=config.dataset, device=str(where), images_per_s=round(images_per_s, 1),
+        minutes_per_epoch=round(epoch_minutes, 1), hours_20_epochs=round(20 * epoch_minutes / 60, 1),
+        hours_100_epochs=round(100 * epoch_minutes / 60, 1),
+    )
+
+
+def format_estimates(estimates: list[TimeEstimate]) -> str:
+    lines = [f"{'model':8} {'dataset':8} {'images/s':>9} {'min/epoch':>9} {'20 epochs':>10} {'100 epochs':>11}"]
+    for e in estimates:
+        lines.append(f"{e.model:8} {e.dataset:8} {e.images_per_s:9.0f} {e.minutes_per_epoch:9.1f} "
+                     f"{e.hours_20_epochs:9.1f}h {e.hours_100_epochs:10.1f}h")
+    return "\n".join(lines)

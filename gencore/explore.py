@@ -54,12 +54,14 @@ def interpolation_images(models: dict[str, nn.Module], latent_dim: int, pairs: i
 
 def seed_study_runs(config: TrainConfig, runs_dir: str | Path = "runs") -> list[dict]:
     """The seed study's grid for this model and dataset (its latent sizes x 20 and 100 epochs,
-    full data), each with its run folder if it exists and the command that would make it."""
+    full data, the seed's learning rate and batch size), each with its run folder if it exists
+    and the command that would make it."""
     rows = []
     for latent in SEED_LATENTS[config.dataset]:
         for epochs in SEED_EPOCHS:
-            wanted = TrainConfig.from_dict({**config.to_dict(), "latent_dim": latent, "epochs": epochs,
-                                            "subset": None, "time_budget": None})
+            # The seed's optimiser settings (None: the family's), whatever the notebook trains with.
+            wanted = TrainConfig.from_dict({**config.to_dict(), "latent_dim": latent, "epochs": epochs, "subset": None,
+                                            "time_budget": None, "lr": None, "batch_size": None, "betas": None})
             folder = Path(runs_dir) / run_name(wanted)
             info = read_json(folder / "run.json")
             rows.append({
@@ -67,9 +69,9 @@ def seed_study_runs(config: TrainConfig, runs_dir: str | Path = "runs") -> list[
                 "exists": info.get("status") == "finished",
                 "seconds": info.get("seconds"),
                 "last": last_history_row(folder),
-                "command": (f"python -m gencore train --model {config.model} --dataset {config.dataset} "
-                            f"--latent-dim {latent} --epochs {epochs} --batch-size {config.batch_size} --lr {config.lr:g} "
-                            f"--width {config.width} --seed {config.seed} --out {folder}"),
+                "command": (f"python -m gencore train --model {wanted.model} --dataset {wanted.dataset} "
+                            f"--latent-dim {latent} --epochs {epochs} --batch-size {wanted.batch_size} --lr {wanted.lr:g} "
+                            f"--width {wanted.width} --seed {wanted.seed} --out {folder}"),
             })
     return rows
 

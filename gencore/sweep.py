@@ -94,6 +94,20 @@ def read_result(folder: Path) -> dict[str, Any] | None:
         return None
 
 
+def notebook_parameters(spec: RunSpec, settings: SweepSettings) -> dict[str, Any]:
+    """What papermill injects into the run's notebook: the grid point, the seed study's learning
+    rate and batch size (the GAN notebooks' own default is the paper's lr), then ``--param`` values."""
+    results = Path(settings.results_dir)
+    seed_settings = TrainConfig(model=spec.model, dataset=spec.dataset)
+    return {
+        "lr": seed_settings.lr, "batch_size": seed_settings.batch_size,
+        "dataset": spec.dataset, "latent_dim": spec.latent_dim, "epochs": spec.epochs, "seed": spec.seed,
+        "subset": spec.subset, "data_root": settings.data_root, "runs_dir": str((results / "runs").resolve()),
+        "eval_samples": settings.eval_samples, "result_json": str((results / spec.name / RESULT_NAME).resolve()),
+        **dict(spec.parameters),
+    }
+
+
 def execute_run(spec: RunSpec, settings: SweepSettings) -> dict[str, Any]:
     """Run one notebook into ``results_dir/<name>``, or return its result if it already finished.
     Everything the run needs is in its arguments, so any worker process or machine can call it."""
@@ -108,12 +122,7 @@ def execute_run(spec: RunSpec, settings: SweepSettings) -> dict[str, Any]:
     if settings.threads:
         os.environ["OMP_NUM_THREADS"] = str(settings.threads)  # the kernel inherits it
     notebook = Path(settings.notebooks_dir) / NOTEBOOKS[(spec.model, spec.dataset)]
-    parameters = {
-        "dataset": spec.dataset, "latent_dim": spec.latent_dim, "epochs": spec.epochs, "seed": spec.seed,
-        "subset": spec.subset, "data_root": settings.data_root, "runs_dir": str((results / "runs").resolve()),
-        "eval_samples": settings.eval_samples, "result_json": str((folder / RESULT_NAME).resolve()),
-        **dict(spec.parameters),
-    }
+    parameters = notebook_parameters(spec, settings)
     start = time.monotonic()
     try:
         papermill.execute_notebook(str(notebook), str(folder / "notebook.ipynb"), parameters=parameters,

@@ -34,3 +34,25 @@ def test_flop_counter_matches_the_closed_form_for_an_mlp() -> None:
     with _FlopCounter() as counter:
         layer(x).sum().backward()
     assert counter.total == 3 * 2 * 8 * 30 * 20  # forward, input gradient, weight gradient
+
+
+def test_time_estimate_times_the_kits_steps_and_leaves_the_rng_alone() -> None:
+    import pytest
+    import torch
+
+    from gencore.bench import estimate_training_time, format_estimates
+    from gencore.errors import GencoreError
+
+    torch.manual_seed(3)
+    expected_next = torch.rand(3)
+    torch.manual_seed(3)
+    (estimate,) = estimate_training_time("cpu", models=("wgan-gp",), datasets=("mnist",), steps=1, width=4)
+    assert torch.equal(torch.rand(3), expected_next)
+    assert (estimate.model, estimate.dataset, estimate.device) == ("wgan-gp", "mnist", "cpu")
+    assert estimate.images_per_s > 0
+    minutes = 60_000 / estimate.images_per_s / 60  # the full MNIST training split
+    assert estimate.minutes_per_epoch == pytest.approx(minutes, abs=0.051)
+    assert estimate.hours_100_epochs == pytest.approx(100 * minutes / 60, abs=0.051)
+    assert "wgan-gp  mnist" in format_estimates([estimate])
+    with pytest.raises(GencoreError, match="steps must be at least 1"):
+        estimate_training_time("cpu", steps=0)

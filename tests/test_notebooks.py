@@ -12,7 +12,8 @@ import pytest
 from conftest import REPO, real_data_root, run_nbval
 
 NOTEBOOKS = sorted((REPO / "notebooks").glob("0[1-6]_*.ipynb"))  # one per model and dataset
-ALL_NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))  # and 07_compare
+ALL_NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))  # and 00_start_here, 07_compare
+START = REPO / "notebooks" / "00_start_here.ipynb"
 REQUIRED = {"dataset", "latent_dim", "epochs", "batch_size", "lr", "seed", "subset", "data_root", "device"}
 # Figures each notebook must show: real images, losses, real vs generated, interpolation,
 # plus reconstructions (VAE) and the 2-D latent map (latent_dim == 2).
@@ -24,7 +25,7 @@ def _parameter_names(cell: nbformat.NotebookNode) -> set[str]:
 
 
 def test_there_are_the_numbered_notebooks() -> None:
-    assert [p.stem for p in ALL_NOTEBOOKS] == ["01_vae_mnist", "02_vae_cifar10", "03_gan_mnist", "04_gan_cifar10",
+    assert [p.stem for p in ALL_NOTEBOOKS] == ["00_start_here", "01_vae_mnist", "02_vae_cifar10", "03_gan_mnist", "04_gan_cifar10",
                                                "05_wgan_gp_mnist", "06_wgan_gp_cifar10", "07_compare"]
 
 
@@ -34,7 +35,7 @@ def test_notebook_has_a_parameters_cell_and_no_outputs(path: Path) -> None:
     code = [c for c in notebook.cells if c.cell_type == "code"]
     assert "parameters" in code[0].metadata.get("tags", []), "the first code cell must be tagged 'parameters'"
     names = _parameter_names(code[0])
-    assert REQUIRED <= names or path.stem == "07_compare"
+    assert REQUIRED <= names or path.stem in ("00_start_here", "07_compare")
     if "wgan" in path.stem:
         assert {"n_critic", "gp_weight"} <= names
     for cell in code:
@@ -60,7 +61,22 @@ def executed(tmp_path_factory: pytest.TempPathFactory, fixture_root: Path, class
                             "eval_samples": 500},
             )
             results[path.stem] = target
+        papermill.execute_notebook(str(START), str(out / START.name), cwd=str(REPO), progress_bar=False,
+                                   kernel_name="python3", parameters={"data_root": str(root), "estimate_steps": 1})
+        results[START.stem] = out / START.name
     return results
+
+
+def test_start_here_shows_both_datasets_and_the_time_a_run_takes(executed: dict[str, Path]) -> None:
+    notebook = nbformat.read(executed["00_start_here"], as_version=4)
+    outputs = [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    assert sum("image/png" in o.get("data", {}) for o in outputs) == 2  # real MNIST and CIFAR-10 images
+    text = "".join(o.get("text", "") for o in outputs)
+    assert "mnist: 60,000 training images" in text and "cifar10: 50,000 training images" in text
+    for model in ("vae", "gan", "wgan-gp"):
+        assert f"\n{model:8} mnist" in text and f"\n{model:8} cifar10" in text
+    assert "The whole seed study at full settings" in text
 
 
 @pytest.mark.parametrize("stem", [p.stem for p in NOTEBOOKS])
@@ -78,6 +94,8 @@ def test_notebook_runs_headlessly_and_shows_its_figures(executed: dict[str, Path
 
 def test_each_notebook_shows_its_quality_numbers(executed: dict[str, Path]) -> None:
     for stem, path in executed.items():
+        if stem == START.stem:
+            continue
         text = "".join(o.get("text", "") for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"
                        for o in c.outputs)
         assert "fd " in text and "classes_covered" in text and "confidence" in text, stem

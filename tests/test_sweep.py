@@ -14,7 +14,7 @@ import pytest
 
 from conftest import REPO, run_nbval
 from gencore.errors import GencoreError
-from gencore.sweep import RunSpec, comparison_markdown, parse_parameters, plan, read_table
+from gencore.sweep import RunSpec, SweepSettings, comparison_markdown, notebook_parameters, parse_parameters, plan, read_table
 
 
 def _sweep(out: Path, data_root: Path, *extra: str) -> subprocess.CompletedProcess:
@@ -46,6 +46,16 @@ def test_plan_is_the_grid_and_checks_every_point_before_running() -> None:
     assert parse_parameters(["width=32", "lr=2e-4", "device=cpu"]) == {"width": 32, "lr": 2e-4, "device": "cpu"}
     with pytest.raises(GencoreError, match="NAME=VALUE"):
         parse_parameters(["width"])
+
+
+def test_a_sweep_runs_the_seed_studys_learning_rate_unless_told_otherwise(tmp_path: Path) -> None:
+    settings = SweepSettings(results_dir=str(tmp_path))
+    for model, lr, batch in (("vae", 1e-4, 128), ("gan", 1e-4, 64), ("wgan-gp", 5e-5, 64)):
+        (spec,) = plan([model], ["mnist"], [64], [20])
+        injected = notebook_parameters(spec, settings)
+        assert (injected["lr"], injected["batch_size"], injected["latent_dim"]) == (lr, batch, 64)
+    (spec,) = plan(["gan"], ["mnist"], [64], [1], parameters={"lr": 2e-4})
+    assert notebook_parameters(spec, settings)["lr"] == 2e-4
 
 
 def test_sweep_writes_one_row_per_run_a_markdown_table_and_the_grid_figure(sweep_results: Path) -> None:

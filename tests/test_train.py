@@ -32,7 +32,7 @@ def test_same_seed_gives_identical_history_and_samples(model: str, fixture_root:
     results = [t.fit() for t in runs]
     z = torch.randn(16, 8, generator=torch.Generator().manual_seed(5))
     samples = [t.generate(z) for t in runs]
-    assert results[0].history == results[1].history
+    assert results[0].history == results[1].history and runs[0].trace == runs[1].trace
     assert torch.equal(samples[0], samples[1])
     assert results[0].history != results[2].history
     assert not torch.equal(samples[0], samples[2])
@@ -70,11 +70,36 @@ def test_gan_figures_are_drawn(fixture_root: Path, tmp_path: Path) -> None:
     assert {"samples.png", "real_vs_generated.png", "losses.png"} <= {p.name for p in tmp_path.iterdir()}
 
 
+def test_loss_plot_shows_the_curves_inside_an_epoch() -> None:
+    from gencore.plots import plot_losses
+
+    history = [{"epoch": 1, "d_loss": 1.2, "g_loss": 0.9, "jsd": 0.1, "d_real": 0.6, "d_fake": 0.4}]
+    trace = [{"epoch": e / 4, "d_loss": 1.4 - e / 10, "g_loss": 0.8, "jsd": 0.05 * e, "d_real": 0.6, "d_fake": 0.4} for e in range(1, 5)]
+    alone, traced = plot_losses(history, "gan"), plot_losses(history, "gan", trace=trace)
+    assert [len(ax.lines) for ax in alone.axes] == [2, 3, 2]  # one point per metric (+ the JSD reference lines)
+    assert [len(ax.lines) for ax in traced.axes] == [4, 4, 4]  # and a thin line per metric
+    losses = traced.axes[0]
+    assert list(losses.lines[1].get_xdata()) == [0.25, 0.5, 0.75, 1.0]
+    assert losses.get_xlim()[0] == 0
+
+
 def test_seed_settings_are_the_defaults() -> None:
     vae, gan, wgan = TrainConfig(model="vae"), TrainConfig(model="gan"), TrainConfig(model="wgan-gp")
     assert (vae.lr, vae.batch_size) == (1e-4, 128)
     assert (gan.lr, gan.batch_size) == (1e-4, 64)
     assert (wgan.lr, wgan.batch_size, wgan.n_critic, wgan.gp_weight) == (5e-5, 64, 5, 10.0)
+
+
+def test_the_seed_study_grid_uses_the_seeds_optimiser_settings_whatever_the_notebook_trains_with(tmp_path: Path) -> None:
+    from gencore.explore import seed_study_runs
+    from gencore.train import run_name
+
+    notebook = TrainConfig(model="gan", dataset="cifar10", latent_dim=8, epochs=1, lr=2e-4, subset=512)
+    rows = seed_study_runs(notebook, tmp_path)
+    assert [(r["latent_dim"], r["epochs"]) for r in rows] == [(64, 20), (64, 100), (512, 20), (512, 100)]
+    seed = TrainConfig(model="gan", dataset="cifar10", latent_dim=64, epochs=20)
+    assert rows[0]["folder"] == tmp_path / run_name(seed) and not rows[0]["exists"]
+    assert "--lr 0.0001 " in rows[0]["command"] and "--batch-size 64 " in rows[0]["command"]
 
 
 def test_wgan_updates_the_generator_once_per_n_critic_steps(fixture_root: Path) -> None:
