@@ -138,3 +138,26 @@ def test_bad_input_never_touches_an_existing_run(fixture_root: Path, tmp_path: P
     assert "latent_dim: 16 wanted, checkpoint has 8" in capsys.readouterr().err
     assert main(base + ["--lr", "0"]) == 2
     assert folder_digest(run) == before
+
+
+def test_cpu_fast_preset_fills_in_what_was_not_given_and_explicit_flags_win(fixture_root: Path, tmp_path: Path) -> None:
+    import json
+
+    from gencore.config import DATASETS, MODELS, TrainConfig
+    from gencore.errors import GencoreError
+    from gencore.presets import preset_settings
+
+    for model in MODELS:
+        for dataset in DATASETS:
+            settings = preset_settings("cpu-fast", model, dataset)
+            assert settings["time_budget"] == (5.0 if dataset == "mnist" else 10.0)
+            TrainConfig(model=model, dataset=dataset, **settings)  # every preset is a valid configuration
+    with pytest.raises(GencoreError, match="unknown preset 'gpu-fast'"):
+        preset_settings("gpu-fast", "gan", "mnist")
+    run = tmp_path / "run"
+    assert main(["train", "--model", "wgan-gp", "--dataset", "mnist", "--latent-dim", "8", "--epochs", "1", "--preset",
+                 "cpu-fast", "--lr", "1e-3", "--subset", "64", "--no-progress", "--data-root", str(fixture_root),
+                 "--out", str(run)]) == 0
+    config = json.loads((run / "config.json").read_text())
+    assert (config["width"], config["n_critic"], config["time_budget"]) == (16, 2, 5.0)  # from the preset
+    assert (config["lr"], config["subset"]) == (1e-3, 64)  # given on the command line
