@@ -41,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps")
     train.add_argument("--time-budget", type=str, default=None, help="minutes; stop cleanly, saved, when they are spent")
     train.add_argument("--preset", default=None, choices=sorted(PRESETS),
-                       help="cpu-fast: narrower nets, the papers' learning rates and a time budget (5 min MNIST, 10 min "
+                       help="cpu-fast: narrower nets, higher learning rates and a time budget (5 min MNIST, 10 min "
                             "CIFAR-10) for good samples on a laptop CPU; explicit flags override it")
     train.add_argument("--resume", action="store_true", help="continue the run already in --out from its last checkpoint")
     train.add_argument("--no-progress", action="store_true", help="hide the progress bar")

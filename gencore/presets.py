@@ -2,8 +2,8 @@
 
 ``cpu-fast``: readable, diverse MNIST digits within 5 minutes on a 2-core CPU (CIFAR-10:
 colour structure within 10), by spending the FLOPs where they matter: narrower networks
-(a quarter of the default's FLOPs at width 32), the learning rates the papers used rather
-than the seed's cautious ones, and a time budget that ends the run cleanly, saved.
+(a quarter of the default's FLOPs at width 32), learning rates well above the seed's cautious
+ones (measured per pair, below), and a time budget that ends the run cleanly, saved.
 """
 
 from __future__ import annotations

@@ -394,7 +394,7 @@ If the numbers are large for the time you have:
 - `subset = 4096` and `epochs = 3` give a first look in a few minutes;
 - `time_budget` (minutes) stops training cleanly, saved, when the time is spent;
 - on the command line, `--preset cpu-fast` picks settings that reach readable digits within about 5 CPU minutes
-  (narrower networks and the papers' learning rates; see the README's table);
+  (narrower networks and higher learning rates; see the README's table);
 - a GPU (`device = "cuda"`) runs the seed study's full settings in reasonable time."""),
         new_code_cell("""from gencore.bench import estimate_training_time, format_estimates
 from gencore.runtime import resolve_device
