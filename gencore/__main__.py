@@ -1,4 +1,4 @@
-"""Command line: ``python -m gencore {train,sample,evaluate,classifier,sweep,bench} ...``; ``--help`` on each explains every flag."""
+"""Command line: ``python -m gencore {train,sample,evaluate,classifier,reference,sweep,bench} ...``; ``--help`` on each explains every flag."""
 
 from __future__ import annotations
 
@@ -47,9 +47,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     train.add_argument("--out", required=True, help="run directory to write (created if needed)")
 
-    sample = commands.add_parser("sample", help="draw images from a trained run",
+    sample = commands.add_parser("sample", help="draw images from a trained run or a shipped reference model",
                                  description="Write N generated images as a float32 tensor (N, C, H, W) in [0, 1] to a .pt file.")
-    sample.add_argument("run_dir", help="a run directory written by 'train'")
+    sample.add_argument("run_dir", help="a run directory written by 'train', or ref:MODEL-DATASET for a shipped "
+                                        "reference model (e.g. ref:gan-mnist; 'reference' lists them)")
     sample.add_argument("--n", required=True, type=str, help="number of images")
     sample.add_argument("--out", required=True, help="output file, e.g. samples.pt")
     sample.add_argument("--seed", type=str, default="0", help="seed for the latent draws: the same seed writes the same tensor")
@@ -65,15 +66,19 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=DATASETS, help="datasets to measure (default both)")
     evaluate = commands.add_parser("evaluate", help="measure a run's sample quality",
                                    description="Fréchet distance in the domain classifier's features, class coverage and "
-                                               "confidence of N samples (and the test ELBO for a VAE). The first use per "
-                                               "dataset trains the classifier and caches it (minutes on a CPU).")
+                                               "confidence of N samples (and the test ELBO for a VAE), measured with the "
+                                               "classifier shipped in the package unless --classifier trained.")
     evaluate.add_argument("run_dir", help="a run directory written by 'train'")
     evaluate.add_argument("--n", type=str, default="10000", help="number of generated samples (default 10000, the test split's size)")
     evaluate.add_argument("--json", default=None, help="also write the numbers to this JSON file")
     evaluate.add_argument("--data-root", default=None, help="folder holding the datasets (default: the run's own)")
     evaluate.add_argument("--seed", type=str, default="0", help="seed for the latent draws (default 0)")
+    evaluate.add_argument("--classifier", default=None, choices=("shipped", "trained"),
+                          help="shipped: the package's classifier, the same on every machine (the default unless "
+                               "GENCORE_CLASSIFIERS is set); trained: the one you trained with 'classifier --retrain'")
     evaluate.add_argument("--no-train-classifier", action="store_true",
-                          help="fail instead of training the classifier when none is cached")
+                          help="with --classifier trained: fail instead of training one when none is cached "
+                               "(the shipped classifier never trains)")
 
     sweep = commands.add_parser("sweep", help="run the latent-size x epochs study through the notebooks",
                                 description="Execute the course notebooks through papermill for every combination, "
@@ -92,12 +97,41 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--data-root", default=None, help="folder holding the datasets (else $GENCORE_DATA, else the cache)")
     sweep.add_argument("--out", default="results", help="results folder (default ./results)")
 
-    classifier = commands.add_parser("classifier", help="train (or show) the cached domain classifier",
-                                     description="Train the dataset's classifier on its real training split, cache it, and "
-                                                 "print its test accuracy; a cached one is shown, not retrained.")
+    study = commands.add_parser("study", help="reproduce the seed study: every model x dataset x seed latent size",
+                                description="One run per model, dataset and seed latent size (MNIST 2 and 64, CIFAR-10 64 "
+                                            "and 512) at the seed's learning rates and batch sizes, for the longest of "
+                                            "--epochs, keeping the state at the shorter ones; each kept state measured with "
+                                            "the shipped classifier. Writes results.csv, sample grids, loss curves and one "
+                                            "grid figure per model and dataset to --out. Interrupted studies resume.")
+    study.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS, help="models (default all three)")
+    study.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=DATASETS, help="datasets (default both)")
+    study.add_argument("--epochs", nargs="+", default=["20", "100"], help="epoch counts to report; one run of the longest (default 20 100)")
+    study.add_argument("--gan-width", default="64", help="GAN and WGAN-GP width (default 64, the seed's; less on a CPU, and labelled)")
+    study.add_argument("--runs-dir", default="runs/study", help="where the training runs are kept (default runs/study)")
+    study.add_argument("--n", default="10000", help="samples per quality measurement (default 10000)")
+    study.add_argument("--threads", default=None, help="torch threads (default: torch's choice)")
+    study.add_argument("--data-root", default=None, help="folder holding the datasets (else $GENCORE_DATA, else the cache)")
+    study.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps")
+    study.add_argument("--out", default="results/study", help="results folder (default results/study)")
+
+    classifier = commands.add_parser("classifier", help="show the quality classifier, or retrain your own",
+                                     description="Show the dataset's shipped classifier (and the one you trained, if any). "
+                                                 "--retrain trains a new one on the real training split into your cache "
+                                                 "($GENCORE_CLASSIFIERS or ~/.cache/gencore/classifiers) and prints its test "
+                                                 "accuracy; measure with it by 'evaluate --classifier trained' or by setting "
+                                                 "GENCORE_CLASSIFIERS.")
     classifier.add_argument("--dataset", required=True, choices=DATASETS)
+    classifier.add_argument("--retrain", action="store_true", help="train a new classifier (minutes on a CPU), replacing your cached one")
+    classifier.add_argument("--ship", action="store_true", help="maintainers: copy your trained classifier into the package")
     classifier.add_argument("--data-root", default=None, help="folder holding the datasets (else $GENCORE_DATA, else the cache)")
     classifier.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps")
+
+    reference = commands.add_parser("reference", help="list the shipped reference models and classifiers",
+                                    description="The trained models shipped in the package (sample one with "
+                                                "'sample ref:NAME'), with their settings and measured quality, and the "
+                                                "quality classifiers with their test accuracy.")
+    reference.add_argument("--ship", nargs=2, metavar=("NAME", "RUN_DIR"), default=None,
+                           help="maintainers: measure RUN_DIR and ship its sampling networks as ref:NAME")
     return parser
 
 
@@ -109,7 +143,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     n = _integer("n", args.n, 2, 1_000_000)
     seed = _integer("seed", args.seed, 0, 2**63 - 1)
     result = evaluate_run(args.run_dir, n=n, data_root=args.data_root, seed=seed,
-                          train_classifier=not args.no_train_classifier)
+                          train_classifier=not args.no_train_classifier, classifier=args.classifier)
     print(f"{result['model']} on {result['dataset']}, latent {result['latent_dim']}, {result['epochs_done']} epochs")
     print(format_quality(result))
     if args.json:
@@ -139,9 +173,63 @@ def _sweep(args: argparse.Namespace) -> int:
 
 def _classifier(args: argparse.Namespace) -> int:
     from .classifier import get_classifier
+    from .reference import ship_classifier, shipped_classifier
+    from .runtime import machine_name, resolve_device
 
-    trained = get_classifier(args.dataset, args.data_root, device=args.device)
+    try:
+        shipped = shipped_classifier(args.dataset)
+        print(f"{shipped.describe()}; file {shipped.path}")
+    except GencoreError as error:  # a damaged file: say so, and still allow retraining
+        print(f"shipped classifier: {error}")
+    if not (args.retrain or args.ship):
+        return 0
+    trained = get_classifier(args.dataset, args.data_root, device=args.device, retrain=args.retrain,
+                             train_if_missing=args.retrain)
     print(f"{trained.describe()}; trained in {trained.seconds / 60:.1f} min; cached at {trained.path}")
+    if args.ship:
+        entry = ship_classifier(trained, args.dataset, _training_split(args.dataset, args.data_root),
+                                machine_name(resolve_device(args.device)))
+        print(f"shipped as {entry['file']} (sha256 {entry['sha256'][:12]}..., {entry['bytes'] / 1e6:.2f} MB)")
+    else:
+        print("measure with it: python -m gencore evaluate RUN_DIR --classifier trained (or set GENCORE_CLASSIFIERS)")
+    return 0
+
+
+def _training_split(dataset: str, data_root: str | None) -> str:
+    """Which data a shipped classifier learnt from, in words (no machine's paths)."""
+    from .data import load_dataset
+
+    split = load_dataset(dataset, "train", data_root)
+    form = "IDX files" if dataset == "mnist" else ("pickled batches" if "batches" in split.source else "a JPEG image folder")
+    return f"the {len(split):,} training images of {dataset} ({form})"
+
+
+def _study(args: argparse.Namespace) -> int:
+    import torch
+
+    from .config import _integer
+    from .study import run_study, study_configs
+
+    keep = tuple(sorted({_integer("epochs", e, 1, None) for e in args.epochs}))
+    if args.threads is not None:
+        torch.set_num_threads(_integer("threads", args.threads, 1, 1024))
+    configs = study_configs(args.models, args.datasets, _integer("gan_width", args.gan_width, 1, 1024), keep[-1],
+                            args.data_root, args.device)
+    rows = run_study(args.out, args.runs_dir, configs, keep, n_eval=_integer("n", args.n, 2, 1_000_000))
+    print(f"{len(rows)} rows in {args.out}/results.csv")
+    return 0
+
+
+def _reference(args: argparse.Namespace) -> int:
+    from .reference import describe_references
+
+    if args.ship:
+        from .study import ship_reference
+
+        name, run_dir = args.ship
+        entry = ship_reference(name, run_dir, data_root=None)
+        print(f"shipped ref:{name}: fd {entry['fd']:.2f}, {entry['bytes'] / 1e6:.2f} MB")
+    print(describe_references())
     return 0
 
 
@@ -182,13 +270,19 @@ def _sample(args: argparse.Namespace) -> int:
 
     from .checkpoint import atomic_write, load_run
     from .config import _integer
+    from .reference import load_reference, parse_reference
     from .runtime import resolve_device
     from .train import sample_images
 
     n = _integer("n", args.n, 1, 1_000_000)
     seed = _integer("seed", args.seed, 0, 2**63 - 1)
     device = resolve_device(args.device)
-    config, models, _ = load_run(args.run_dir, device)
+    name = parse_reference(args.run_dir)
+    if name is not None:
+        reference = load_reference(name, device)
+        config, models = reference.config, reference.models
+    else:
+        config, models, _ = load_run(args.run_dir, device)
     images = sample_images(models, config.latent_dim, n, seed, device)
     try:
         atomic_write(Path(args.out), lambda f: torch.save(images, f))
@@ -205,7 +299,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exit_.code or 0)
     try:
         return {"train": _train, "sample": _sample, "bench": _bench, "evaluate": _evaluate,
-                "classifier": _classifier, "sweep": _sweep}[args.command](args)
+                "classifier": _classifier, "sweep": _sweep, "reference": _reference, "study": _study}[args.command](args)
     except GencoreError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -25,6 +25,7 @@ def atomic_write(path: Path, write: Callable[[Any], None], binary: bool = True) 
     path = Path(path)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600; a plain open() would follow the umask
         with os.fdopen(handle, "wb" if binary else "w") as stream:
             write(stream)
             stream.flush()
@@ -33,6 +34,13 @@ def atomic_write(path: Path, write: Callable[[Any], None], binary: bool = True) 
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    """The process's umask (reading it means setting it, so it is set straight back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def write_json(path: Path, data: Any) -> None:

@@ -103,6 +103,7 @@ class TrainedClassifier:
     recipe: Recipe
     seconds: float
     path: Path | None = None
+    origin: str = "trained"  # "shipped" (inside the package) or "trained" (by you, in the cache)
 
     @property
     def meets_target(self) -> bool:
@@ -111,7 +112,7 @@ class TrainedClassifier:
     def describe(self) -> str:
         target = TARGET_ACCURACY[self.dataset]
         verdict = "meets" if self.meets_target else "is BELOW"
-        return (f"{self.dataset} classifier: test accuracy {self.test_accuracy:.2%} ({verdict} the {target:.0%} bar), "
+        return (f"{self.origin} {self.dataset} classifier: test accuracy {self.test_accuracy:.2%} ({verdict} the {target:.0%} bar), "
                 f"width {self.recipe.width}, {self.recipe.epochs} epochs on "
                 f"{self.recipe.subset or 'all'} training images")
 
@@ -249,17 +250,21 @@ def get_classifier(
     device: str = "auto",
     progress: bool = True,
     test_data: ImageData | None = None,
+    retrain: bool = False,
 ) -> TrainedClassifier:
-    """The cached classifier, or a newly trained and cached one (minutes on a CPU; see RECIPES).
-    ``test_data``: the dataset's test split, when the caller has already loaded it."""
+    """The cached classifier you trained, or a newly trained and cached one (minutes on a CPU;
+    see RECIPES); ``retrain`` replaces a cached one. ``test_data``: the dataset's test split,
+    when the caller has already loaded it. (The kit measures with its shipped classifiers unless
+    told otherwise: see metrics.quality_meter.)"""
     test = test_data if test_data is not None else load_dataset(dataset, "test", data_root)
     path = classifier_path(dataset, test)
-    if path.exists():
+    if path.exists() and not retrain:
         return load_classifier(path)
     if not train_if_missing:
         raise GencoreError(
             f"no {dataset} classifier is cached in {path.parent}: train it once with "
-            f"'python -m gencore classifier --dataset {dataset}' (see README, 'Measuring quality')."
+            f"'python -m gencore classifier --dataset {dataset} --retrain', or measure with the shipped one "
+            "(unset GENCORE_CLASSIFIERS; see README, 'Measuring quality')."
         )
     classifier = train_classifier(dataset, data_root, recipe, device, progress, test)
     save_classifier(classifier, path)

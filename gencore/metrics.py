@@ -23,10 +23,13 @@ from typing import Any
 import torch
 from torch import nn
 
-from .classifier import DomainClassifier, TrainedClassifier, get_classifier
+from .classifier import DomainClassifier, TrainedClassifier, classifier_dir, get_classifier
 from .config import TrainConfig
 from .data import load_dataset, to_float
+from .errors import GencoreError
+from .reference import shipped_classifier
 
+CLASSIFIERS = ("shipped", "trained")  # the package's classifiers, or ones you trained (python -m gencore classifier --retrain)
 COVERAGE_SHARE = 0.02  # a class counts as covered from 2% of the samples (10% is its fair share)
 EVAL_BATCH = 500  # images per forward pass when measuring; bounds memory, not the result
 INCEPTION_WEIGHTS = "inception_v3_google-0cc3c7bd.pth"  # torchvision's IMAGENET1K_V1 file name
@@ -95,11 +98,30 @@ class QualityMeter:
         }
 
 
+def default_classifier() -> str:
+    """'trained' when $GENCORE_CLASSIFIERS names a folder of classifiers you trained (an explicit
+    choice), else 'shipped': the same network on every machine, so fd is comparable everywhere."""
+    return "trained" if os.environ.get("GENCORE_CLASSIFIERS") else "shipped"
+
+
+def quality_meter(dataset: str, data_root: str | None = None, train_if_missing: bool = True,
+                  classifier: str | None = None) -> QualityMeter:
+    """The dataset's meter (classifier plus real test statistics), built once per process.
+    ``classifier``: 'shipped' or 'trained' (None: default_classifier()). Only 'trained' may
+    train one, and only with ``train_if_missing``."""
+    choice = classifier or default_classifier()
+    if choice not in CLASSIFIERS:
+        raise GencoreError(f"unknown classifier {choice!r}: choose one of {', '.join(CLASSIFIERS)}.")
+    return _meter(dataset, data_root, train_if_missing, choice, str(classifier_dir()))
+
+
 @lru_cache(maxsize=4)
-def quality_meter(dataset: str, data_root: str | None = None, train_if_missing: bool = True) -> QualityMeter:
-    """The dataset's meter (classifier plus real test statistics), built once per process."""
+def _meter(dataset: str, data_root: str | None, train_if_missing: bool, choice: str, cache: str) -> QualityMeter:
     test = load_dataset(dataset, "test", data_root)
-    classifier = get_classifier(dataset, data_root, train_if_missing=train_if_missing, test_data=test)
+    if choice == "shipped":
+        classifier = shipped_classifier(dataset)
+    else:
+        classifier = get_classifier(dataset, data_root, train_if_missing=train_if_missing, test_data=test)
     return QualityMeter(classifier, test.images)
 
 
@@ -180,14 +202,15 @@ def vae_bound(test_mse: float, test_kl: float, image_shape: tuple[int, ...]) -> 
 
 
 def evaluate_models(config: TrainConfig, models: dict[str, nn.Module], n: int = 10_000, data_root: str | None = None,
-                    seed: int = 0, train_classifier: bool = True, inception: bool = True) -> dict[str, Any]:
+                    seed: int = 0, train_classifier: bool = True, inception: bool = True,
+                    classifier: str | None = None) -> dict[str, Any]:
     """Every quality number for trained networks: fd, classes_covered, confidence, n, and for the
     VAE the test bound (see vae_bound); the Inception-space FID or the reason it is missing."""
     from .steps import vae_test_metrics
     from .train import sample_images
 
     root = data_root if data_root is not None else config.data_root
-    meter = quality_meter(config.dataset, root, train_classifier)
+    meter = quality_meter(config.dataset, root, train_classifier, classifier)
     device = next(next(iter(models.values())).parameters()).device
     images = sample_images(models, config.latent_dim, n, seed, device)
     result: dict[str, Any] = {
@@ -208,12 +231,12 @@ def evaluate_models(config: TrainConfig, models: dict[str, nn.Module], n: int = 
 
 
 def evaluate_run(run_dir: str | os.PathLike, n: int = 10_000, data_root: str | None = None, seed: int = 0,
-                 train_classifier: bool = True, inception: bool = True) -> dict[str, Any]:
+                 train_classifier: bool = True, inception: bool = True, classifier: str | None = None) -> dict[str, Any]:
     """evaluate_models for a run directory: the JSON that ``python -m gencore evaluate`` writes."""
     from .checkpoint import load_run
 
     config, models, history = load_run(run_dir)
-    result = evaluate_models(config, models, n, data_root, seed, train_classifier, inception)
+    result = evaluate_models(config, models, n, data_root, seed, train_classifier, inception, classifier)
     return {"run_dir": str(run_dir), "epochs_done": len(history), **result}
 
 

@@ -32,7 +32,7 @@ from .config import TrainConfig
 from .data import ImageData, batch_indices, epoch_order, load_dataset, to_float
 from .errors import GencoreError, NonFiniteLossError
 from .models import build_models
-from .runtime import capture_rng_state, resolve_device, restore_rng_state, seed_everything
+from .runtime import capture_rng_state, machine_name, resolve_device, restore_rng_state, seed_everything
 from .steps import METRICS, STEPS, VALUE_RANGE, build_optimizers, memory_format, vae_test_metrics
 
 EVENTS = ("on_step", "on_epoch_end", "on_train_end")
@@ -251,11 +251,11 @@ class Trainer:
                 # The epoch's end or a stop: nothing non-finite is saved; time is counted; save.
                 self._close_window()
                 self.seconds += time.monotonic() - session_start
-                session_start = time.monotonic()
                 if self.step_in_epoch == self.steps_per_epoch:
                     self._end_epoch()
                 else:
                     self._save()  # stopped mid-epoch: the partial epoch's sums are kept for resume
+                session_start = time.monotonic()  # measuring and saving are not training time
                 if self._stop.is_set():
                     return self.stop_reason or "stopped"
             return "finished"
@@ -371,7 +371,7 @@ class Trainer:
                 "seconds": round(self.seconds, 3),
                 "epoch_seconds": self.epoch_seconds,
                 "images_per_s": round(images / self.seconds, 1) if self.seconds > 0 else None,
-                "device": _device_name(self.device),
+                "device": machine_name(self.device),
                 "torch": torch.__version__,
                 "python": platform.python_version(),
                 **({"message": message} if message else {}),
@@ -503,12 +503,6 @@ def _note_long_cpu_run(trainer: Trainer, bar, images_per_s: float) -> bool:  # n
             + "; a GPU, fewer --epochs, a --subset, a --time-budget or --preset cpu-fast make it shorter."
         )
     return True
-
-
-def _device_name(device: torch.device) -> str:
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    return f"{device.type} ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)"
 
 
 # ---------------------------------------------------------------------- convenience

@@ -1,0 +1,228 @@
+"""The seed study, reproduced and kept small enough to ship.
+
+Every model on both datasets at the seed's latent sizes (MNIST 2 and 64, CIFAR-10 64 and 512),
+the seed's learning rates and batch sizes, one 100-epoch run per latent size whose state at
+epoch 20 is kept as the 20-epoch result. Each row of the table is measured with the shipped
+classifier (10,000 samples). The output folder holds:
+
+    results.csv                    one row per (run, epochs), the columns in COLUMNS
+    <model>-<dataset>-z<latent>/   per training run: history.csv, losses.png (epoch 20 marked),
+                                   samples-e020.png and samples-e100.png (the same latent points)
+    grid-<model>-<dataset>.png     rows latent size, columns epochs, as the seed study showed them
+
+Training runs are train-or-load in ``runs_dir``, so an interrupted study resumes where it
+stopped, and a finished row (its ``row-eNNN.json``) is never measured twice.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import torch
+
+from . import checkpoint as ckpt
+from .config import TrainConfig
+from .errors import GencoreError
+from .explore import SEED_EPOCHS, SEED_LATENTS
+from .runtime import machine_name
+
+COLUMNS = ("model", "dataset", "latent_dim", "epochs", "width", "lr", "batch_size", "device", "train_seconds", "fd",
+           "classes_covered", "confidence", "neg_elbo_nats", "bits_per_dim", "n", "run")
+GRID_SAMPLES = 36  # a 6 x 6 thumbnail per row: enough to see variety, small enough to ship
+GRID_SEED = 0  # every row of a given latent size draws the same latent points
+
+
+def snapshot_name(epoch: int) -> str:
+    return f"epoch-{epoch:03d}.pt"
+
+
+class KeepEpochs:
+    """A callback that saves the networks and the history at the end of the given epochs, beside
+    the run's checkpoint, so one long run also gives the shorter runs' results."""
+
+    def __init__(self, epochs: Iterable[int]) -> None:
+        self.epochs = set(epochs)
+
+    def __call__(self, trainer: Any) -> None:
+        if trainer.run_dir is None or trainer.epoch not in self.epochs:
+            return
+        ckpt.save_checkpoint(trainer.run_dir / snapshot_name(trainer.epoch), {
+            "config": trainer.config.to_dict(),
+            "models": {name: model.state_dict() for name, model in trainer.models.items()},
+            "epoch": trainer.epoch, "history": trainer.history, "seconds": trainer.epoch_seconds[-1],
+        })
+
+
+def study_configs(models: Iterable[str], datasets: Iterable[str], gan_width: int, epochs: int,
+                  data_root: str | None, device: str = "auto") -> list[TrainConfig]:
+    """One configuration per (model, dataset, seed latent size): the seed's optimiser settings,
+    the VAE at its seed width, the GANs at ``gan_width`` (64 is the seed's)."""
+    configs = []
+    for model in models:
+        for dataset in datasets:
+            for latent in SEED_LATENTS[dataset]:
+                configs.append(TrainConfig(model=model, dataset=dataset, latent_dim=latent, epochs=epochs,
+                                           width=64 if model == "vae" else gan_width, data_root=data_root,
+                                           device=device))
+    return configs
+
+
+def run_name(config: TrainConfig) -> str:
+    return f"{config.model}-{config.dataset}-z{config.latent_dim}"
+
+
+def run_study(out: str | Path, runs_dir: str | Path, configs: list[TrainConfig], keep: tuple[int, ...] = SEED_EPOCHS,
+              n_eval: int = 10_000, progress: bool = True, log: Callable[[str], None] = print) -> list[dict[str, Any]]:
+    """Train (or load) every configuration, measure each kept epoch, and rewrite the table and
+    figures after every run, so the folder is complete for what has finished at any moment."""
+    from .train import train_or_load
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    for index, config in enumerate(configs, 1):
+        if max(keep) != config.epochs:
+            raise GencoreError(f"the longest kept epoch ({max(keep)}) must be the run's epochs ({config.epochs}).")
+        log(f"[{index}/{len(configs)}] {run_name(config)}: width {config.width}, lr {config.lr:g}, batch {config.batch_size}")
+        trainer = train_or_load(config, runs_dir, progress=progress,
+                                callbacks={"on_epoch_end": [KeepEpochs(e for e in keep if e < config.epochs)]})
+        folder = out / run_name(config)
+        folder.mkdir(exist_ok=True)
+        for epochs in keep:
+            _measure_row(trainer, epochs, folder, n_eval, log)
+        _write_run_figures(trainer, folder, keep)
+        rows = collect(out)
+        write_table(out, rows)
+        for model, dataset in sorted({(r["model"], r["dataset"]) for r in rows}):
+            grid_figure(out, model, dataset, keep).savefig(out / f"grid-{model}-{dataset}.png", dpi=80)
+    return collect(out)
+
+
+def _state_at(trainer: Any, epochs: int) -> tuple[dict[str, torch.nn.Module], float]:
+    """The networks and training seconds at the end of ``epochs``: the trainer's own when it is
+    the last epoch, else the kept snapshot."""
+    if epochs == trainer.epoch:
+        return trainer.models, trainer.seconds
+    config, models, _ = ckpt.load_run(trainer.run_dir / snapshot_name(epochs))
+    return models, float(ckpt.load_checkpoint(trainer.run_dir / snapshot_name(epochs))["seconds"])
+
+
+def _measure_row(trainer: Any, epochs: int, folder: Path, n_eval: int, log: Callable[[str], None]) -> None:
+    from .metrics import evaluate_models
+    from .plots import image_grid
+    from .train import sample_images
+
+    path = folder / f"row-e{epochs:03d}.json"
+    if path.exists():
+        return
+    config = trainer.config
+    models, seconds = _state_at(trainer, epochs)
+    start = time.monotonic()
+    quality = evaluate_models(config, models, n=n_eval, seed=0, inception=False)
+    thumbs = sample_images(models, config.latent_dim, GRID_SAMPLES, seed=GRID_SEED)
+    _save_png(image_grid(thumbs, nrow=6), folder / f"samples-e{epochs:03d}.png")
+    row = {
+        "model": config.model, "dataset": config.dataset, "latent_dim": config.latent_dim, "epochs": epochs,
+        "width": config.width, "lr": config.lr, "batch_size": config.batch_size,
+        "device": json.loads((trainer.run_dir / "run.json").read_text()).get("device"),
+        "train_seconds": round(seconds, 1), "fd": round(quality["fd"], 3),
+        "classes_covered": quality["classes_covered"], "confidence": round(quality["confidence"], 4),
+        "neg_elbo_nats": round(quality["neg_elbo_nats"], 2) if "neg_elbo_nats" in quality else None,
+        "bits_per_dim": round(quality["bits_per_dim"], 4) if "bits_per_dim" in quality else None,
+        "n": quality["n"], "run": folder.name,
+    }
+    ckpt.write_json(path, row)
+    log(f"  {epochs} epochs: fd {row['fd']:.2f}, {row['classes_covered']} classes, confidence {row['confidence']:.2f} "
+        f"({time.monotonic() - start:.0f} s to measure)")
+
+
+def _save_png(grid: torch.Tensor, path: Path) -> None:
+    """An (H, W, 3) float image in [0, 1] as a PNG, pixel for pixel."""
+    from torchvision.io import encode_png
+
+    data = encode_png((grid.permute(2, 0, 1) * 255).round().to(torch.uint8))
+    ckpt.atomic_write(path, lambda f: f.write(data.numpy().tobytes()))
+
+
+def _write_run_figures(trainer: Any, folder: Path, keep: tuple[int, ...]) -> None:
+    from .plots import plot_losses
+    from .train import write_history_csv
+
+    config = trainer.config
+    write_history_csv(folder / "history.csv", trainer.history)
+    title = f"{config.model.upper()} on {config.dataset}, latent {config.latent_dim}, width {config.width}"
+    figure = plot_losses(trainer.history, config.model, title, trainer.trace)
+    for ax in figure.axes:
+        for epochs in keep[:-1]:
+            ax.axvline(epochs, color="grey", linewidth=0.8, linestyle="--")
+    figure.savefig(folder / "losses.png", dpi=60)
+
+
+def collect(out: str | Path) -> list[dict[str, Any]]:
+    rows = [json.loads(p.read_text()) for p in Path(out).glob("*/row-e*.json")]
+    order = {"vae": 0, "gan": 1, "wgan-gp": 2}
+    return sorted(rows, key=lambda r: (order.get(r["model"], 9), r["dataset"] != "mnist", r["latent_dim"], r["epochs"]))
+
+
+def write_table(out: str | Path, rows: list[dict[str, Any]]) -> None:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(COLUMNS), extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    ckpt.atomic_write(Path(out) / "results.csv", lambda f: f.write(buffer.getvalue()), binary=False)
+
+
+def grid_figure(out: Path, model: str, dataset: str, keep: tuple[int, ...]):  # noqa: ANN201 - Figure
+    """Rows latent size, columns epochs: the shipped thumbnails with each row's fd."""
+    from matplotlib.figure import Figure
+    from matplotlib.image import imread
+
+    rows = [r for r in collect(out) if r["model"] == model and r["dataset"] == dataset]
+    latents = sorted({r["latent_dim"] for r in rows})
+    figure = Figure(figsize=(2.6 * len(keep) + 0.4, 2.8 * max(1, len(latents)) + 0.5), layout="constrained")
+    axes = figure.subplots(max(1, len(latents)), len(keep), squeeze=False)
+    for i, latent in enumerate(latents):
+        for j, epochs in enumerate(keep):
+            ax = axes[i][j]
+            ax.axis("off")
+            match = [r for r in rows if r["latent_dim"] == latent and r["epochs"] == epochs]
+            if match:
+                ax.imshow(imread(out / match[0]["run"] / f"samples-e{epochs:03d}.png"), interpolation="nearest")
+                ax.set_title(f"latent {latent}, {epochs} epoch{'s' * (epochs != 1)}\nfd {match[0]['fd']:.2f}, "
+                             f"{match[0]['classes_covered']} classes", fontsize=9)
+    width = rows[0]["width"] if rows else "?"
+    figure.suptitle(f"{model.upper()} on {dataset} (width {width})")
+    return figure
+
+
+def ship_reference(name: str, run_dir: str | Path, data_root: str | None = None, n_eval: int = 10_000) -> dict[str, Any]:
+    """Maintainers: measure a finished run with the shipped classifier and ship its sampling
+    networks as the reference model ``name`` (fp16, with its history and thinned trace)."""
+    from .metrics import evaluate_models
+    from .reference import ship_model
+
+    run_dir = Path(run_dir)
+    state = ckpt.load_checkpoint(run_dir)
+    config, models, history = ckpt.load_run(run_dir)
+    info = json.loads((run_dir / "run.json").read_text())
+    quality = evaluate_models(config, models, n=n_eval, data_root=data_root, seed=0, inception=False)
+    record = {
+        "fd": round(quality["fd"], 3), "classes_covered": quality["classes_covered"],
+        "confidence": round(quality["confidence"], 4), "n": quality["n"], "epochs_done": len(history),
+        "train_seconds": round(float(state.get("seconds", 0.0)), 1), "device": info.get("device"),
+        "trained_by": f"python -m gencore train {_train_flags(config)}",
+        **({"neg_elbo_nats": round(quality["neg_elbo_nats"], 2)} if "neg_elbo_nats" in quality else {}),
+    }
+    return ship_model(name, config, models, history, list(state.get("trace", [])), record)
+
+
+def _train_flags(config: TrainConfig) -> str:
+    flags = (f"--model {config.model} --dataset {config.dataset} --latent-dim {config.latent_dim} --epochs {config.epochs} "
+             f"--batch-size {config.batch_size} --lr {config.lr:g} --width {config.width} --seed {config.seed}")
+    if config.model == "wgan-gp":
+        flags += f" --n-critic {config.n_critic} --gp-weight {config.gp_weight:g}"
+    return flags + (f" --time-budget {config.time_budget:g}" if config.time_budget else "")
