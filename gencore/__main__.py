@@ -272,7 +272,7 @@ def _sample(args: argparse.Namespace) -> int:
     from .config import _integer
     from .reference import load_reference, parse_reference
     from .runtime import resolve_device
-    from .train import sample_images
+    from .sampling import sample_images
 
     n = _integer("n", args.n, 1, 1_000_000)
     seed = _integer("seed", args.seed, 0, 2**63 - 1)

@@ -161,7 +161,7 @@ def _time_gencore(config: TrainConfig, plan: BenchPlan) -> dict[str, float]:
 
     steps = (plan.warmup_windows + plan.windows) * plan.steps_per_window
     # Only the images the timed steps use are loaded: the data sits in memory either way.
-    config = TrainConfig.from_dict({**config.to_dict(), "subset": steps * config.batch_size})
+    config = TrainConfig.from_dict({**config.to_dict(), "subset": steps * config.batch_size, "eval_every": 0})
     trainer = Trainer(config, progress=False)
     trainer.log_every = plan.steps_per_window
     flops = _flops_per_image(trainer)
@@ -185,13 +185,13 @@ def _flops_per_image(trainer: Any) -> float:
     """Model FLOPs (forward, backward, gradient penalty) of the kit's step, per image,
     counted on copies so the timed run is untouched."""
     from .data import to_float
-    from .steps import VALUE_RANGE, build_optimizers
+    from .steps import build_optimizers
 
     config = trainer.config
     models = {k: copy.deepcopy(m) for k, m in trainer.models.items()}
     optimizers = build_optimizers(config, models)
-    steps = config.n_critic if config.model == "wgan-gp" else 1  # one generator update per cycle
-    x = to_float(trainer.images[: config.batch_size], VALUE_RANGE[config.model])
+    steps = config.family.steps_per_update(config)  # one generator update per cycle
+    x = to_float(trainer.images[: config.batch_size], config.family.value_range)
     with _FlopCounter() as counter:
         for step in range(steps):
             trainer.step_fn(models, optimizers, x, config, step)
@@ -224,12 +224,11 @@ def _time_textbook(config: TrainConfig, plan: BenchPlan) -> dict[str, float]:
 
     from .data import IMAGE_SHAPES, default_data_root
     from .models import build_models
-    from .steps import STEPS
 
     root = Path(config.data_root) if config.data_root else default_data_root()[0]
     channels = IMAGE_SHAPES[config.dataset][0]
     steps_ = [transforms.ToTensor()]
-    if config.model != "vae":  # GANs train on [-1, 1]
+    if config.family.value_range == "symmetric":  # GANs train on [-1, 1]
         steps_.append(transforms.Normalize([0.5] * channels, [0.5] * channels))
     transform = transforms.Compose(steps_)
     if config.dataset == "mnist":
@@ -242,7 +241,7 @@ def _time_textbook(config: TrainConfig, plan: BenchPlan) -> dict[str, float]:
     torch.manual_seed(config.seed)
     models = build_models(config, IMAGE_SHAPES[config.dataset])
     optimizers = {k: torch.optim.Adam(m.parameters(), lr=config.lr, betas=config.betas) for k, m in models.items()}
-    step_fn = STEPS[config.model]
+    step_fn = config.family.bind()
     steps = (plan.warmup_windows + plan.windows) * plan.steps_per_window
     times, running = [time.perf_counter()], 0.0
     for step, (x, _) in enumerate(loader):
@@ -291,19 +290,19 @@ def estimate_training_time(
 
 def _estimate_one(config: TrainConfig, where: torch.device, steps: int) -> TimeEstimate:
     from .data import IMAGE_SHAPES, SPLIT_SIZES
-    from .models import build_models
-    from .steps import STEPS, build_optimizers, memory_format
+    from .steps import build_optimizers
 
-    shape, layout = IMAGE_SHAPES[config.dataset], memory_format(config)
-    networks = {k: m.to(where, memory_format=layout) for k, m in build_models(config, shape).items()}
+    family = config.family
+    shape, layout = IMAGE_SHAPES[config.dataset], family.layout
+    networks = {k: m.to(where, memory_format=layout) for k, m in family.build(config, shape).items()}
     optimizers = build_optimizers(config, networks)
     x = torch.rand(config.batch_size, *shape, device=where).contiguous(memory_format=layout)
     # A WGAN-GP generator update comes once per n_critic critic steps: time whole cycles.
-    cycle = config.n_critic if config.model == "wgan-gp" else 1
+    cycle = family.steps_per_update(config)
     times = []
     for step in range((steps + 1) * cycle):
         start = time.perf_counter()
-        metrics = STEPS[config.model](networks, optimizers, x, config, step)
+        metrics = family.bind()(networks, optimizers, x, config, step)
         next(iter(metrics.values())).item()  # wait for the device
         times.append(time.perf_counter() - start)
     cycles = [sum(times[i : i + cycle]) for i in range(cycle, len(times), cycle)]  # the first cycle warms up

@@ -12,7 +12,9 @@ from typing import Any, Callable
 import torch
 
 from .config import ARCHITECTURE_FIELDS, TRAINING_FIELDS, TrainConfig
+from .data import IMAGE_SHAPES
 from .errors import CheckpointError, GencoreError
+from .models import build_models
 
 CHECKPOINT_NAME = "checkpoint.pt"
 CONFIG_NAME = "config.json"
@@ -95,10 +97,8 @@ def check_compatible(saved: TrainConfig, wanted: TrainConfig, strict_training: b
 
 
 def load_run(run_dir: str | os.PathLike, device: str | torch.device = "cpu") -> tuple[TrainConfig, dict[str, torch.nn.Module], list[dict]]:
-    """The configuration, networks (in inference mode) and history saved in a run directory."""
-    from .data import IMAGE_SHAPES
-    from .models import build_models
-
+    """The configuration, networks (in inference mode) and history saved in a run directory
+    (or in a checkpoint file, such as a study's kept epoch)."""
     state = load_checkpoint(Path(run_dir), map_location=device)
     config = checkpoint_config(state)
     models = build_models(config, IMAGE_SHAPES[config.dataset])

@@ -9,23 +9,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import GencoreError
+from .families import FAMILIES, Family, get_family
 
-MODELS = ("vae", "gan", "wgan-gp")
+MODELS = tuple(FAMILIES)  # "vae", "gan", "wgan-gp": one record each in gencore.families
 DATASETS = ("mnist", "cifar10")
 MAX_LATENT_DIM = 4096  # larger than any study needs; a typo like 64000 would exhaust memory
-
-# The seed study's optimiser settings per model family (DESIGN.md). Betas follow each paper:
-# Adam defaults for the VAE, DCGAN's beta1=0.5, and WGAN-GP's (0, 0.9) (Gulrajani et al. 2017, Alg. 1).
-FAMILY_DEFAULTS: dict[str, dict[str, Any]] = {
-    "vae": {"batch_size": 128, "lr": 1e-4, "betas": (0.9, 0.999)},
-    "gan": {"batch_size": 64, "lr": 1e-4, "betas": (0.5, 0.999)},
-    "wgan-gp": {"batch_size": 64, "lr": 5e-5, "betas": (0.0, 0.9)},
-}
+PRECISIONS = ("fp32", "bf16", "auto")
 
 # Fields that fix the shapes of the saved weights: a checkpoint must agree on all of them.
 ARCHITECTURE_FIELDS = ("model", "dataset", "latent_dim", "width")
 # Fields that change the numbers a run produces: resuming with another value would mix two runs.
-TRAINING_FIELDS = ("batch_size", "lr", "betas", "n_critic", "gp_weight", "seed", "subset")
+TRAINING_FIELDS = ("batch_size", "lr", "betas", "n_critic", "gp_weight", "seed", "subset", "precision")
 
 _DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 
@@ -40,7 +34,7 @@ class TrainConfig:
     epochs: int = 20  # the seed's shorter setting; the study compares 20 with 100
     batch_size: int | None = None  # None: the seed's value for the family (VAE 128, GANs 64)
     lr: float | None = None  # None: the seed's value (VAE and GAN 1e-4, WGAN-GP 5e-5)
-    betas: tuple[float, float] | None = None  # None: the paper's Adam betas for the family
+    betas: tuple[float, float] | None = None  # None: the family's Adam betas (DCGAN's 0.5, WGAN-GP's (0, 0.9))
     width: int = 64  # DCGAN's base channel count (ngf = ndf = 64); the VAE's hidden sizes are 8x, 4x, 2x it
     n_critic: int = 5  # WGAN-GP: critic steps per generator step (Gulrajani et al. 2017)
     gp_weight: float = 10.0  # WGAN-GP: gradient penalty weight lambda (Gulrajani et al. 2017)
@@ -50,7 +44,8 @@ class TrainConfig:
     device: str = "auto"  # auto picks CUDA, then MPS, then CPU
     time_budget: float | None = None  # minutes; training stops cleanly, saved, when it is spent
     eval_every: int = 5  # epochs between sample-quality rows in the history (and always the last); 0: never.
-    # It needs a cached classifier (python -m gencore classifier) and never changes the training numbers.
+    # Measured with the shipped classifier (seconds each); it never changes the training numbers.
+    precision: str = "fp32"  # GAN and WGAN-GP steps: "bf16" autocast, or "auto" (bf16 only where native and faster)
     extra: dict[str, Any] = field(default_factory=dict)  # free-form notes carried into config.json
 
     def __post_init__(self) -> None:
@@ -62,16 +57,20 @@ class TrainConfig:
         self.n_critic = _integer("n_critic", self.n_critic, 1, 100)
         self.seed = _integer("seed", self.seed, 0, 2**63 - 1)
         self.eval_every = _integer("eval_every", self.eval_every, 0, None)
-        defaults = FAMILY_DEFAULTS[self.model]
+        defaults = self.family.seed_settings
         if self.batch_size is None:
-            self.batch_size = defaults["batch_size"]
+            self.batch_size = defaults.batch_size
         self.batch_size = _integer("batch_size", self.batch_size, 1, None)
         if self.lr is None:
-            self.lr = defaults["lr"]
+            self.lr = defaults.lr
         self.lr = _positive_float("lr", self.lr)
         if self.betas is None:
-            self.betas = defaults["betas"]
+            self.betas = defaults.betas
         self.betas = _betas(self.betas)
+        self.precision = _choice("precision", self.precision, PRECISIONS)
+        if self.precision == "bf16" and "bf16" not in self.family.precisions:
+            raise GencoreError(f"the {self.model} trains in fp32 only (bf16 is for the GAN and WGAN-GP steps): "
+                               "use precision fp32 or auto.")
         self.gp_weight = _float("gp_weight", self.gp_weight, minimum=0.0)
         if self.subset is not None:
             self.subset = _integer("subset", self.subset, 1, None)
@@ -87,9 +86,9 @@ class TrainConfig:
             raise GencoreError(f"extra must be a dict, got {type(self.extra).__name__}.")
 
     @property
-    def family(self) -> str:
-        """'vae' or 'gan'; GAN and WGAN-GP share the generator and differ in their step."""
-        return "vae" if self.model == "vae" else "gan"
+    def family(self) -> Family:
+        """The model's family record: its networks, step, defaults and plots (gencore.families)."""
+        return get_family(self.model)
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)

@@ -18,11 +18,14 @@ import pickle
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import torch
 
 from .errors import DataError
+
+if TYPE_CHECKING:
+    from .config import TrainConfig
 
 IMAGE_SHAPES: dict[str, tuple[int, int, int]] = {"mnist": (1, 28, 28), "cifar10": (3, 32, 32)}
 SPLIT_SIZES: dict[str, dict[str, int]] = {
@@ -100,6 +103,17 @@ def load_dataset(
         keep = balanced_indices(data.labels, subset, seed)
         data = ImageData(data.images[keep], data.labels[keep], data.classes, data.source)
     return data
+
+
+def load_splits(config: "TrainConfig", with_test: bool) -> tuple[ImageData, ImageData | None]:
+    """A run's training split (or its subset) and, when asked, its test split (a subset run tests
+    on as many images), checking that a batch fits in the training data."""
+    train = load_dataset(config.dataset, "train", config.data_root, config.subset, config.seed)
+    if config.batch_size > len(train):
+        raise DataError(f"batch_size {config.batch_size} is larger than the {len(train)} training images: "
+                        f"use a batch size of at most {len(train)}.")
+    test = load_dataset(config.dataset, "test", config.data_root, config.subset, config.seed, cap_subset=True) if with_test else None
+    return train, test
 
 
 def _subset_size(subset: int | None, available: int, cap: bool, where: str) -> int | None:

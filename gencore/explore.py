@@ -12,7 +12,8 @@ import torch
 from torch import nn
 
 from .config import TrainConfig
-from .train import generate, run_name
+from .sampling import generate
+from .train import run_name
 
 # The seed study's grid (DESIGN.md): latent sizes per dataset, and the two training lengths.
 SEED_LATENTS = {"mnist": (2, 64), "cifar10": (64, 512)}

@@ -4,7 +4,7 @@ worth logging, so the training loop and the tests see the same numbers."""
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -19,12 +19,19 @@ class VAELoss(NamedTuple):
     kl: torch.Tensor  # KL(q(z|x) || N(0, I)) summed over latent dims and batch
 
 
-def vae_loss(recon: torch.Tensor, x: torch.Tensor, mean: torch.Tensor, log_var: torch.Tensor) -> VAELoss:
-    """The seed's VAE loss: MSE (sum) + KL, with the closed-form Gaussian KL of
-    Kingma & Welling 2014, Appendix B: -0.5 * sum(1 + log_var - mean^2 - exp(log_var))."""
+def kl_divergence(mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
+    """KL(N(mean, exp(log_var)) || N(0, I)) in closed form, summed over latent dimensions and
+    batch (Kingma & Welling 2014, Appendix B): -0.5 * sum(1 + log_var - mean^2 - exp(log_var))."""
+    return -0.5 * torch.sum(1.0 + log_var - mean.pow(2) - log_var.exp())
+
+
+def vae_loss(recon: torch.Tensor, x: torch.Tensor, mean: torch.Tensor, log_var: torch.Tensor,
+             kl: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = kl_divergence) -> VAELoss:
+    """The seed's VAE loss: squared error summed over pixels and batch, plus the KL term
+    (``kl``: the closed form above, or a learner's own)."""
     mse = F.mse_loss(recon, x, reduction="sum")
-    kl = -0.5 * torch.sum(1.0 + log_var - mean.pow(2) - log_var.exp())
-    return VAELoss(mse + kl, mse, kl)
+    kl_value = kl(mean, log_var)
+    return VAELoss(mse + kl_value, mse, kl_value)
 
 
 class DiscriminatorLoss(NamedTuple):

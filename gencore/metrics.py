@@ -28,8 +28,10 @@ from .config import TrainConfig
 from .data import load_dataset, to_float
 from .errors import GencoreError
 from .reference import shipped_classifier
+from .sampling import sample_images
 
 CLASSIFIERS = ("shipped", "trained")  # the package's classifiers, or ones you trained (python -m gencore classifier --retrain)
+HISTORY_SAMPLES = 2000  # samples per quality row in the history: seconds on a CPU, stable to a few %
 COVERAGE_SHARE = 0.02  # a class counts as covered from 2% of the samples (10% is its fair share)
 EVAL_BATCH = 500  # images per forward pass when measuring; bounds memory, not the result
 INCEPTION_WEIGHTS = "inception_v3_google-0cc3c7bd.pth"  # torchvision's IMAGENET1K_V1 file name
@@ -125,6 +127,35 @@ def _meter(dataset: str, data_root: str | None, train_if_missing: bool, choice: 
     return QualityMeter(classifier, test.images)
 
 
+class QualityRows:
+    """A training-loop callback: fd, classes_covered and confidence join the history row of every
+    ``eval_every``-th epoch and of the last, measured on fixed samples from their own generator
+    with the shipped classifier (or yours, with GENCORE_CLASSIFIERS), so the training numbers
+    stay the same. Without a usable classifier it says so once and measures nothing."""
+
+    def __init__(self, samples: int = HISTORY_SAMPLES, verbose: bool = True) -> None:
+        self.samples = samples
+        self.verbose = verbose
+        self.meter: QualityMeter | None | bool = None  # False: none available
+
+    def __call__(self, trainer: Any) -> None:
+        config = trainer.config
+        if not (trainer.epoch % config.eval_every == 0 or trainer.epoch == config.epochs):
+            return
+        if self.meter is None:
+            try:
+                self.meter = quality_meter(config.dataset, config.data_root, train_if_missing=False)
+            except GencoreError as error:
+                self.meter = False
+                if self.verbose:
+                    print(f"note: no quality numbers in the history ({error})", flush=True)
+        if not self.meter:
+            return
+        images = sample_images(trainer.models, config.latent_dim, self.samples, config.seed, trainer.device)
+        quality = self.meter.measure(images)
+        trainer.history[-1].update({name: quality[name] for name in ("fd", "classes_covered", "confidence")})
+
+
 # ---------------------------------------------------------------------- Inception space
 
 
@@ -206,9 +237,6 @@ def evaluate_models(config: TrainConfig, models: dict[str, nn.Module], n: int = 
                     classifier: str | None = None) -> dict[str, Any]:
     """Every quality number for trained networks: fd, classes_covered, confidence, n, and for the
     VAE the test bound (see vae_bound); the Inception-space FID or the reason it is missing."""
-    from .steps import vae_test_metrics
-    from .train import sample_images
-
     root = data_root if data_root is not None else config.data_root
     meter = quality_meter(config.dataset, root, train_classifier, classifier)
     device = next(next(iter(models.values())).parameters()).device
@@ -222,10 +250,10 @@ def evaluate_models(config: TrainConfig, models: dict[str, nn.Module], n: int = 
     test = meter.real_images
     if inception:
         result["inception_fd"], result["inception_note"] = inception_fd(images, test)
-    if config.model == "vae":
+    if config.model == "vae":  # a likelihood bound only the VAE has
         with torch.random.fork_rng(devices=[]):  # the reparameterised draws: seeded, and the caller's RNG untouched
             torch.manual_seed(seed)
-            numbers = vae_test_metrics(models["vae"], test, EVAL_BATCH, device)
+            numbers = config.family.epoch_metrics(models, test, device, EVAL_BATCH)
         result.update(vae_bound(numbers["test_mse"], numbers["test_kl"], tuple(test.shape[1:])))
     return result
 

@@ -1,4 +1,4 @@
-"""Figures: image grids, generated next to real, reconstructions, loss curves, latent maps.
+"""Figures: image grids, generated next to real, loss curves, interpolations, the study's grids.
 
 Every function returns a matplotlib ``Figure`` built without pyplot, so it works the same
 in a notebook (displayed) and headless (saved), and never changes the global backend.
@@ -13,51 +13,14 @@ import torch
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-LOSS_PANELS: dict[str, list[tuple[str, list[str]]]] = {
-    # (panel title, columns); the seed's groupings
-    "vae": [
-        ("KL divergence per image", ["train_kl", "test_kl"]),
-        ("MSE per image", ["train_mse", "test_mse"]),
-        ("Total loss (MSE + KL) per image", ["train_total", "test_total"]),
-    ],
-    "gan": [
-        ("Losses", ["d_loss", "g_loss"]),
-        ("Jensen-Shannon estimate (nats)", ["jsd"]),
-        ("Discriminator outputs", ["d_real", "d_fake"]),
-    ],
-    "wgan-gp": [
-        ("Losses", ["critic_loss", "g_loss"]),
-        ("Earth Mover estimate", ["emd"]),
-        ("Gradient penalty", ["gp"]),
-    ],
-}
-LABELS = {
-    "train_kl": "train", "test_kl": "test", "train_mse": "train", "test_mse": "test",
-    "train_total": "train", "test_total": "test", "d_loss": "discriminator", "g_loss": "generator",
-    "jsd": "JSD ~ log 2 - L_D / 2", "d_real": "mean D(x)", "d_fake": "mean D(G(z))",
-    "critic_loss": "critic (incl. penalty)", "emd": "E[f(x)] - E[f(G(z))]", "gp": "penalty (unweighted)",
-}
+from .families import Family, get_family
+from .grids import image_grid, show_grid
 
-
-def image_grid(images: torch.Tensor, nrow: int | None = None, padding: int = 2) -> torch.Tensor:
-    """(N, C, H, W) in [0, 1] to one (H', W', 3) image tiled in rows of ``nrow``."""
-    from torchvision.utils import make_grid
-
-    images = images.detach().float().cpu().clamp(0, 1)
-    nrow = nrow or max(1, int(math.ceil(math.sqrt(images.shape[0]))))
-    grid = make_grid(images, nrow=nrow, padding=padding, pad_value=1.0)
-    return grid.permute(1, 2, 0)
-
-
-def _show(ax, images: torch.Tensor, title: str, nrow: int | None = None) -> None:  # noqa: ANN001 - Axes
-    ax.imshow(image_grid(images, nrow).numpy(), interpolation="nearest")
-    ax.set_title(title)
-    ax.axis("off")
 
 
 def plot_samples(images: torch.Tensor, title: str = "Generated samples", nrow: int | None = None) -> Figure:
     figure = Figure(figsize=(6, 6), layout="constrained")
-    _show(figure.add_subplot(), images, title, nrow)
+    show_grid(figure.add_subplot(), images, title, nrow)
     return figure
 
 
@@ -65,28 +28,18 @@ def plot_real_vs_generated(real: torch.Tensor, generated: torch.Tensor, title: s
     """Originals on the left, generated on the right, at the same scale."""
     figure = Figure(figsize=(11, 5.8), layout="constrained")
     left, right = figure.subplots(1, 2)
-    _show(left, real, "Original images")
-    _show(right, generated, "Generated images")
+    show_grid(left, real, "Original images")
+    show_grid(right, generated, "Generated images")
     if title:
         figure.suptitle(title)
     return figure
 
 
-def plot_reconstructions(originals: torch.Tensor, reconstructions: torch.Tensor, per_row: int = 10) -> Figure:
-    """Pairs of rows: originals above, their reconstructions below."""
-    n = min(originals.shape[0], reconstructions.shape[0]) // per_row * per_row
-    rows = []
-    for start in range(0, n, per_row):
-        rows += [originals[start : start + per_row], reconstructions[start : start + per_row]]
-    figure = Figure(figsize=(per_row * 0.9, len(rows) * 0.95 + 0.6), layout="constrained")
-    _show(figure.add_subplot(), torch.cat(rows), "Originals (odd rows) and reconstructions (even rows)", per_row)
-    return figure
-
-
-def plot_losses(history: Sequence[dict], model: str, title: str = "", trace: Sequence[dict] | None = None) -> Figure:
-    """The seed's loss panels for one model, one point per epoch; with a ``trace`` (the trainer's
-    means over every few steps), also the curves inside each epoch as thin lines."""
-    panels = LOSS_PANELS[model]
+def plot_losses(history: Sequence[dict], model: str | Family, title: str = "", trace: Sequence[dict] | None = None) -> Figure:
+    """The seed's loss panels for one model family, one point per epoch; with a ``trace`` (the
+    trainer's means over every few steps), also the curves inside each epoch as thin lines."""
+    family = get_family(model) if isinstance(model, str) else model
+    panels = family.loss_panels
     figure = Figure(figsize=(4.6 * len(panels), 3.6), layout="constrained")
     axes = figure.subplots(1, len(panels))
     epochs = [row["epoch"] for row in history]
@@ -95,12 +48,11 @@ def plot_losses(history: Sequence[dict], model: str, title: str = "", trace: Seq
     for ax, (panel_title, columns) in zip(axes, panels):
         for column in columns:
             values = [row.get(column, math.nan) for row in history]
-            (line,) = ax.plot(epochs, values, marker="o" if len(epochs) < 30 else None, label=LABELS.get(column, column))
+            (line,) = ax.plot(epochs, values, marker="o" if len(epochs) < 30 else None, label=family.labels.get(column, column))
             if len(trace) >= 2 and any(column in row for row in trace):
                 ax.plot(steps_x, [row.get(column, math.nan) for row in trace], color=line.get_color(), linewidth=0.8, alpha=0.6)
-        if columns == ["jsd"]:
-            ax.axhline(math.log(2), color="grey", linestyle="--", linewidth=1, label="log 2 (perfect D)")
-            ax.axhline(0.0, color="grey", linestyle=":", linewidth=1, label="0 (D guesses)")
+            for value, label, style in family.reference_lines.get(column, ()):
+                ax.axhline(value, color="grey", linestyle=style, linewidth=1, label=label)
         ax.set_title(panel_title)
         ax.set_xlabel("epoch")
         if len(trace) >= 2:  # the curves start inside the first epoch
@@ -120,20 +72,10 @@ def plot_losses(history: Sequence[dict], model: str, title: str = "", trace: Seq
     return figure
 
 
-def plot_latent_manifold(decode, latent_range: float = 2.5, steps: int = 15) -> Figure:  # noqa: ANN001
-    """Decode a grid of 2-D latent points: how the model lays out the data in its plane."""
-    values = torch.linspace(-latent_range, latent_range, steps)
-    # Rows run from +range at the top to -range at the bottom, as on a y axis.
-    z = torch.stack([torch.stack([x, y]) for y in values.flip(0) for x in values])
-    figure = Figure(figsize=(7, 7), layout="constrained")
-    _show(figure.add_subplot(), decode(z), f"Decoded latent grid, z in [-{latent_range}, {latent_range}]^2", steps)
-    return figure
-
-
 def plot_interpolation(images: torch.Tensor, title: str = "Interpolation between two latent points") -> Figure:
     """One row per pair: images decoded along straight lines between latent points."""
     figure = Figure(figsize=(12, 1.4 * max(1, images.shape[0] // 10) + 0.6), layout="constrained")
-    _show(figure.add_subplot(), images, title, nrow=10)
+    show_grid(figure.add_subplot(), images, title, nrow=10)
     return figure
 
 

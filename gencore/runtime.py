@@ -86,3 +86,15 @@ def machine_name(device: torch.device | str = "cpu") -> str:
     if device.type == "mps":
         return f"mps ({cpu_model()})"
     return f"cpu ({cpu_model()}, {os.cpu_count()} cores, {torch.get_num_threads()} threads)"
+
+
+def cpu_flags() -> set[str]:
+    """The CPU's feature flags as the operating system reports them (empty where it does not)."""
+    try:
+        with open("/proc/cpuinfo") as info:
+            for line in info:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()

@@ -1,35 +1,42 @@
-"""One optimisation step per model family. The loop in train.py is shared; these functions
-are the only place where the VAE, the GAN and the WGAN-GP differ.
+"""What every family's step shares: the optimisers, the numeric precision it runs in, and
+lookup tables derived from the family records (gencore.families), where each step lives.
 
-Each step takes a float batch already on the device and returns its metrics as detached
-0-d tensors (no host sync), keyed by the history's column names.
+A step takes a float batch already on the device and returns its metrics as detached 0-d
+tensors (no host sync), keyed by the history's column names.
 """
 
 from __future__ import annotations
 
-from typing import Callable
+import contextlib
+import statistics
+import time
+from typing import TYPE_CHECKING, Iterator
 
 import torch
-from torch import nn
 
-from . import losses
-from .config import TrainConfig
+from .errors import GencoreError
+from .families import FAMILIES, Metrics, Models, Optimizers, StepFunction
+from .families.vae import test_metrics
 
-Metrics = dict[str, torch.Tensor]
-Models = dict[str, nn.Module]
-Optimizers = dict[str, torch.optim.Optimizer]
-StepFunction = Callable[[Models, Optimizers, torch.Tensor, TrainConfig, int], Metrics]
+if TYPE_CHECKING:
+    from .config import TrainConfig
 
-# History columns per model, in plotting order (train-side metrics; the VAE adds test_*).
-METRICS: dict[str, tuple[str, ...]] = {
-    "vae": ("train_kl", "train_mse", "train_total"),
-    "gan": ("d_loss", "g_loss", "jsd", "d_real", "d_fake"),
-    "wgan-gp": ("critic_loss", "g_loss", "emd", "gp"),
-}
-VALUE_RANGE = {"vae": "unit", "gan": "symmetric", "wgan-gp": "symmetric"}  # see data.to_float
+# The families' records as tables, for callers that want one column of them.
+STEPS: dict[str, StepFunction] = {name: family.step for name, family in FAMILIES.items()}
+METRICS: dict[str, tuple[str, ...]] = {name: family.metrics for name, family in FAMILIES.items()}
+VALUE_RANGE: dict[str, str] = {name: family.value_range for name, family in FAMILIES.items()}
+
+__all__ = ["Metrics", "Models", "Optimizers", "STEPS", "METRICS", "VALUE_RANGE", "build_optimizers",
+           "precision_context", "resolve_precision", "vae_test_metrics"]
 
 
-def build_optimizers(config: TrainConfig, models: Models) -> Optimizers:
+def vae_test_metrics(vae: torch.nn.Module, images: torch.Tensor, batch_size: int, device: torch.device) -> dict[str, float]:
+    """Test KL, MSE and total per image of a VAE over a whole uint8 split (the VAE family's
+    epoch metrics, under the name earlier versions gave them)."""
+    return test_metrics({"vae": vae}, images, device, batch_size)
+
+
+def build_optimizers(config: "TrainConfig", models: Models) -> Optimizers:
     """One Adam per network with the configuration's learning rate and betas. The fused
     kernel (one pass over all parameters) measured 2-6% faster per step on a 2-core CPU;
     it computes the same update, and is used where the device has it."""
@@ -41,90 +48,67 @@ def build_optimizers(config: TrainConfig, models: Models) -> Optimizers:
     return optimizers
 
 
-def memory_format(config: TrainConfig) -> torch.memory_format:
-    """channels_last for the convolutional models: oneDNN and cuDNN convolve it without
-    layout conversions (5-15% faster GAN steps measured on a 2-core CPU); MLPs don't care."""
-    return torch.channels_last if config.family == "gan" else torch.contiguous_format
+# ---------------------------------------------------------------------- precision
 
 
-def vae_step(models: Models, optimizers: Optimizers, x: torch.Tensor, config: TrainConfig, step: int) -> Metrics:
-    vae, optimizer = models["vae"], optimizers["vae"]
-    recon, mean, log_var = vae(x)
-    loss = losses.vae_loss(recon, x, mean, log_var)
-    optimizer.zero_grad(set_to_none=True)
-    loss.total.backward()
-    optimizer.step()
-    n = x.shape[0]  # the loss is a batch sum; history reports per image
-    return {"train_kl": loss.kl.detach() / n, "train_mse": loss.mse.detach() / n, "train_total": loss.total.detach() / n}
+@contextlib.contextmanager
+def precision_context(device: torch.device, precision: str) -> Iterator[None]:
+    """bf16 autocast around a step (matmuls and convolutions in bfloat16, reductions and losses
+    in float32, weights and optimiser state in float32); fp32 changes nothing."""
+    if precision == "bf16":
+        with torch.autocast(device_type=device.type, dtype=torch.bfloat16):
+            yield
+    else:
+        yield
 
 
-def gan_step(models: Models, optimizers: Optimizers, x: torch.Tensor, config: TrainConfig, step: int) -> Metrics:
-    generator, discriminator = models["generator"], models["discriminator"]
-    z = torch.randn(x.shape[0], config.latent_dim, device=x.device)
-    fake = generator(z)
-    # Discriminator: real and fake in separate passes, so batch norm sees one distribution each.
-    real_logits = discriminator.logits(x)
-    fake_logits = discriminator.logits(fake.detach())
-    d = losses.discriminator_loss(real_logits, fake_logits)
-    optimizers["discriminator"].zero_grad(set_to_none=True)
-    d.loss.backward()
-    optimizers["discriminator"].step()
-    # Generator: non-saturating loss through the freshly updated discriminator.
-    discriminator.requires_grad_(False)
-    g_loss = losses.generator_loss(discriminator.logits(fake))
-    optimizers["generator"].zero_grad(set_to_none=True)
-    g_loss.backward()
-    optimizers["generator"].step()
-    discriminator.requires_grad_(True)
-    return {
-        "d_loss": d.loss.detach(),
-        "g_loss": g_loss.detach(),
-        "jsd": d.jsd,
-        "d_real": torch.sigmoid(real_logits.detach()).mean(),
-        "d_fake": torch.sigmoid(fake_logits.detach()).mean(),
-    }
+def native_bf16(device: torch.device) -> bool:
+    """Whether the hardware computes bfloat16 itself: AVX512-BF16 or AMX on x86 CPUs, bf16 support
+    on a GPU. Elsewhere bf16 is emulated, and measured 20x slower or worse."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device.type == "cpu":
+        from .runtime import cpu_flags
+
+        flags = cpu_flags()
+        return bool({"avx512_bf16", "amx_bf16"} & flags)
+    return False
 
 
-def wgan_gp_step(models: Models, optimizers: Optimizers, x: torch.Tensor, config: TrainConfig, step: int) -> Metrics:
-    """One critic update per batch; one generator update after every n_critic of them."""
-    generator, critic = models["generator"], models["critic"]
-    with torch.no_grad():
-        fake = generator(torch.randn(x.shape[0], config.latent_dim, device=x.device))
-    c = losses.critic_loss(critic(x), critic(fake))
-    penalty = losses.gradient_penalty(critic, x, fake)
-    loss = c.loss + config.gp_weight * penalty
-    optimizers["critic"].zero_grad(set_to_none=True)
-    loss.backward()
-    optimizers["critic"].step()
-    metrics = {"critic_loss": loss.detach(), "emd": c.emd, "gp": penalty.detach()}
-    if (step + 1) % config.n_critic == 0:
-        critic.requires_grad_(False)
-        fake = generator(torch.randn(x.shape[0], config.latent_dim, device=x.device))
-        g_loss = losses.wasserstein_generator_loss(critic(fake))
-        optimizers["generator"].zero_grad(set_to_none=True)
-        g_loss.backward()
-        optimizers["generator"].step()
-        critic.requires_grad_(True)
-        metrics["g_loss"] = g_loss.detach()
-    return metrics
+def resolve_precision(config: "TrainConfig", device: torch.device, probe: bool = True) -> str:
+    """The precision a run uses: 'fp32' or 'bf16'. 'auto' picks bf16 only for families allowed it,
+    on hardware with native bf16, where a quick probe of the family's step measures it faster."""
+    if config.precision != "auto":
+        if config.precision not in config.family.precisions:
+            raise GencoreError(f"the {config.model} trains in {' or '.join(config.family.precisions)} only.")
+        return config.precision
+    if "bf16" not in config.family.precisions or not native_bf16(device):
+        return "fp32"
+    return "bf16" if probe and _bf16_measures_faster(config, device) else "fp32"
 
 
-STEPS: dict[str, StepFunction] = {"vae": vae_step, "gan": gan_step, "wgan-gp": wgan_gp_step}
+def _bf16_measures_faster(config: "TrainConfig", device: torch.device, steps: int = 3) -> bool:
+    """Time a few of the family's steps on random images at the run's batch size and width, in
+    each precision (after a warm-up step), leaving every random state as it was."""
+    from .data import IMAGE_SHAPES
 
-
-@torch.no_grad()
-def vae_test_metrics(vae: nn.Module, images: torch.Tensor, batch_size: int, device: torch.device) -> dict[str, float]:
-    """Test KL, MSE and total per image over a whole uint8 split (one reparameterised draw each)."""
-    from .data import to_float
-
-    was_training = vae.training
-    vae.eval()
-    totals = torch.zeros(3, dtype=torch.float64, device=device)
-    for start in range(0, images.shape[0], batch_size):
-        x = to_float(images[start : start + batch_size].to(device), "unit")
-        recon, mean, log_var = vae(x)
-        loss = losses.vae_loss(recon, x, mean, log_var)
-        totals += torch.stack([loss.kl, loss.mse, loss.total]).double()
-    vae.train(was_training)
-    kl, mse, total = (totals / images.shape[0]).tolist()
-    return {"test_kl": kl, "test_mse": mse, "test_total": total}
+    family = config.family
+    shape = IMAGE_SHAPES[config.dataset]
+    cycle = family.steps_per_update(config)
+    rates = {}
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(0)
+        networks = {k: m.to(device, memory_format=family.layout) for k, m in family.build(config, shape).items()}
+        optimizers = build_optimizers(config, networks)
+        x = torch.rand(config.batch_size, *shape, device=device).contiguous(memory_format=family.layout)
+        step = family.bind()
+        for precision in ("fp32", "bf16"):
+            times = []
+            for index in range((steps + 1) * cycle):
+                start = time.perf_counter()
+                with precision_context(device, precision):
+                    metrics = step(networks, optimizers, x, config, index)
+                next(iter(metrics.values())).item()  # wait for the device
+                times.append(time.perf_counter() - start)
+            rates[precision] = 1.0 / statistics.median(times[cycle:])
+    return rates["bf16"] > rates["fp32"] * 1.05  # a clear win, not noise

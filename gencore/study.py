@@ -113,8 +113,8 @@ def _state_at(trainer: Any, epochs: int) -> tuple[dict[str, torch.nn.Module], fl
 
 def _measure_row(trainer: Any, epochs: int, folder: Path, n_eval: int, log: Callable[[str], None]) -> None:
     from .metrics import evaluate_models
-    from .plots import image_grid
-    from .train import sample_images
+    from .grids import image_grid
+    from .sampling import sample_images
 
     path = folder / f"row-e{epochs:03d}.json"
     if path.exists():
@@ -149,8 +149,8 @@ def _save_png(grid: torch.Tensor, path: Path) -> None:
 
 
 def _write_run_figures(trainer: Any, folder: Path, keep: tuple[int, ...]) -> None:
+    from .history import write_history_csv
     from .plots import plot_losses
-    from .train import write_history_csv
 
     config = trainer.config
     write_history_csv(folder / "history.csv", trainer.history)

@@ -289,7 +289,7 @@ def grid_figure(rows: list[dict[str, Any]], model: str, dataset: str, samples: i
     epochs (the first seed of each), all from the same latent draws."""
     from .checkpoint import load_run
     from .plots import comparison_grid
-    from .train import sample_images
+    from .sampling import sample_images
 
     chosen: dict[tuple[int, int], dict[str, Any]] = {}
     for row in rows:

@@ -20,7 +20,8 @@ import ipywidgets as w
 from .config import TrainConfig
 from .errors import GencoreError
 from .explore import last_history_row, read_json
-from .train import Trainer, run_figures, run_name
+from .figures import run_figures
+from .train import Trainer, run_name
 
 
 def figure_png(figure: Any) -> bytes:

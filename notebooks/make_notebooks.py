@@ -253,7 +253,7 @@ else:
     if model == "vae":
         cells += [
             new_markdown_cell("## Reconstructions\n\nTest images (odd rows) and the decoder's output for the mean of their posterior (even rows). Blur here is the MSE loss at work."),
-            new_code_cell("""from gencore.train import run_figures
+            new_code_cell("""from gencore.figures import run_figures
 
 run_figures(trainer, ("reconstructions",))["reconstructions"]"""),
         ]
@@ -264,7 +264,7 @@ With `latent_dim = 2` the whole latent space is a plane, and we can decode a gri
 arranges the data. For every latent size we can walk between two random latent points. We use spherical interpolation: in high
 dimensions Gaussian draws lie near a sphere, and a straight line between two of them passes through the unlikely region near the
 origin{"; a smooth walk means the generator has learnt a continuous space, not a lookup table of images" if gan else ""}."""),
-        new_code_cell("""from gencore.plots import plot_latent_manifold
+        new_code_cell("""from gencore.families.vae import plot_latent_manifold
 
 if latent_dim == 2:
     display(plot_latent_manifold(lambda z: trainer.generate(z).cpu()))

@@ -1,22 +1,23 @@
-"""Model builders: every size comes from the image shape and the configuration."""
+"""The networks: the seed study's MLP VAE, DCGAN's generator and discriminator, and the
+WGAN-GP critic. Which of them a model trains, and with what, is its family's record
+(gencore.families)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from torch import nn
 
-from ..config import TrainConfig
 from .gan import Critic, Discriminator, Generator
 from .vae import VAE
+
+if TYPE_CHECKING:
+    from ..config import TrainConfig
 
 __all__ = ["VAE", "Generator", "Discriminator", "Critic", "build_models"]
 
 
-def build_models(config: TrainConfig, image_shape: tuple[int, int, int]) -> dict[str, nn.Module]:
-    """The networks of one run, by role: {'vae'} or {'generator', 'discriminator' | 'critic'}."""
-    if config.model == "vae":
-        return {"vae": VAE(image_shape, config.latent_dim, config.width)}
-    judge = Discriminator if config.model == "gan" else Critic
-    return {
-        "generator": Generator(image_shape, config.latent_dim, config.width),
-        "critic" if config.model == "wgan-gp" else "discriminator": judge(image_shape, config.width),
-    }
+def build_models(config: "TrainConfig", image_shape: tuple[int, int, int]) -> dict[str, nn.Module]:
+    """The networks of one run, by role ({'vae'} or {'generator', 'discriminator' | 'critic'}), as
+    the configuration's family builds them; every size comes from the image shape and the config."""
+    return config.family.build(config, image_shape)

@@ -1,0 +1,44 @@
+"""A run's figures, by file stem: samples, real_vs_generated, losses, and what its family adds
+(the VAE's reconstructions and, for a 2-D latent space, its latent map).
+
+They are drawn from a *run view*: anything with ``config``, ``models``, ``history``, ``trace``,
+``epoch``, ``fixed_z``, ``device``, ``real_images`` and ``test_images`` (uint8, or None) and a
+``generate(z)`` method: the Trainer, or a shipped reference model (gencore.course).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from . import plots
+from .data import to_float
+
+FIGURE_SAMPLES = 64  # images in each sample grid
+DPI = 110  # saved figures: sharp on a laptop screen, a few hundred KB each
+
+
+def run_figures(run: Any, names: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """The figures that apply, or only those in ``names``; nothing else is drawn."""
+    config = run.config
+    wanted = lambda name: names is None or name in names  # noqa: E731
+    title = f"{config.model.upper()} on {config.dataset}, latent {config.latent_dim}, epoch {run.epoch:g}"
+    figures: dict[str, Any] = {}
+    if wanted("samples") or wanted("real_vs_generated"):
+        generated = run.generate(run.fixed_z).cpu()
+        if wanted("samples"):
+            figures["samples"] = plots.plot_samples(generated, title)
+        if wanted("real_vs_generated"):
+            real = to_float(run.real_images[:FIGURE_SAMPLES], "unit")
+            figures["real_vs_generated"] = plots.plot_real_vs_generated(real, generated, title)
+    if run.history and wanted("losses"):
+        figures["losses"] = plots.plot_losses(run.history, config.family, title, run.trace)
+    if config.family.extra_figures is not None:
+        figures.update(config.family.extra_figures(run, names))
+    return figures
+
+
+def save_figures(run: Any, folder: Path) -> None:
+    """Write every figure of the run as folder/<name>.png."""
+    for name, figure in run_figures(run).items():
+        figure.savefig(folder / f"{name}.png", dpi=DPI)

@@ -1,0 +1,125 @@
+"""A run directory, kept by a callback on the training loop. It holds:
+
+    config.json        the configuration (also inside the checkpoint)
+    checkpoint.pt      networks, optimisers, epoch and step, history, trace, every random state
+    history.csv        one row per epoch
+    run.json           status, epochs done, training seconds, images/s, device, precision, versions
+    *.png              samples, generated next to real, loss curves, and the family's own figures
+
+A checkpoint is written atomically after every epoch and on every clean stop (with the
+partial epoch's sums), so a resumed run ends with exactly the numbers of an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import platform
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from . import checkpoint as ckpt
+from .errors import GencoreError
+from .figures import save_figures
+from .history import write_history_csv
+from .runtime import capture_rng_state, machine_name
+
+
+class RunDirectory:
+    """Checks the folder before anything loads; once attached to a trainer, restores its
+    checkpoint (when resuming) and saves at the end of every epoch, on a stop and at the end."""
+
+    def __init__(self, path: Path, resume: bool) -> None:
+        self.path = path
+        self.resume = resume
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            probe = path / ".write-test"
+            probe.write_text("")
+            probe.unlink()
+        except OSError as error:
+            raise GencoreError(f"cannot write to the output directory {path} ({error.strerror}): choose another --out.") from None
+        if not resume and (path / ckpt.CHECKPOINT_NAME).exists():
+            raise GencoreError(f"{path} already holds a run: pass --resume to continue it, or choose another --out.")
+
+    def attach(self, trainer: Any) -> None:
+        if self.resume and (self.path / ckpt.CHECKPOINT_NAME).exists():
+            restore(trainer, ckpt.load_checkpoint(self.path / ckpt.CHECKPOINT_NAME, trainer.device))
+        trainer.add_callback("on_train_start", lambda t: ckpt.write_json(self.path / ckpt.CONFIG_NAME, t.config.to_dict()))
+        trainer.add_callback("on_epoch_end", self.save)
+        trainer.add_callback("on_stop", self.save)  # stopped inside an epoch: its partial sums are kept
+        trainer.add_callback("on_train_end", self.finish)
+        trainer.add_callback("on_failure", self.fail)
+
+    def save(self, trainer: Any) -> None:
+        ckpt.save_checkpoint(self.path / ckpt.CHECKPOINT_NAME, checkpoint_state(trainer))
+        write_history_csv(self.path / "history.csv", trainer.history)
+        self.write_info(trainer, "running")
+
+    def finish(self, trainer: Any) -> None:
+        save_figures(trainer, self.path)
+        self.write_info(trainer, trainer.status)
+
+    def fail(self, trainer: Any) -> None:
+        """NaN, a second Ctrl-C, out of memory: the last checkpoint stays; run.json says why."""
+        error = trainer.error
+        self.write_info(trainer, "failed" if isinstance(error, Exception) else "interrupted", str(error))
+
+    def write_info(self, trainer: Any, status: str, message: str = "") -> None:
+        images = trainer.global_step * trainer.config.batch_size
+        ckpt.write_json(self.path / "run.json", {
+            "status": status,
+            "epochs_done": trainer.epoch,
+            "epochs": trainer.config.epochs,
+            "global_step": trainer.global_step,
+            "seconds": round(trainer.seconds, 3),
+            "epoch_seconds": trainer.epoch_seconds,
+            "images_per_s": round(images / trainer.seconds, 1) if trainer.seconds > 0 else None,
+            "device": machine_name(trainer.device),
+            "precision": trainer.precision,
+            "torch": torch.__version__,
+            "python": platform.python_version(),
+            **({"overrides": sorted(trainer.overrides)} if trainer.overrides else {}),
+            **({"message": message} if message else {}),
+        })
+
+
+def checkpoint_state(trainer: Any) -> dict[str, Any]:
+    return {
+        "config": trainer.config.to_dict(),
+        "models": {name: model.state_dict() for name, model in trainer.models.items()},
+        "optimizers": {name: opt.state_dict() for name, opt in trainer.optimizers.items()},
+        "epoch": trainer.epoch,
+        "step_in_epoch": trainer.step_in_epoch,
+        "global_step": trainer.global_step,
+        "history": trainer.history,
+        "trace": trainer.trace,
+        "partial_epoch": trainer.accumulator.state(),
+        "rng": capture_rng_state(),
+        "seconds": trainer.seconds,
+        "epoch_seconds": trainer.epoch_seconds,
+        "precision": trainer.precision,
+    }
+
+
+def restore(trainer: Any, state: dict[str, Any]) -> None:
+    """Put a checkpoint's state into a freshly built trainer of a compatible configuration."""
+    saved = ckpt.checkpoint_config(state)
+    ckpt.check_compatible(saved, trainer.config, strict_training=True)
+    try:
+        for name, model in trainer.models.items():
+            model.load_state_dict(state["models"][name])
+        for name, optimizer in trainer.optimizers.items():
+            optimizer.load_state_dict(state["optimizers"][name])
+    except (KeyError, RuntimeError, ValueError) as error:
+        raise GencoreError(f"the checkpoint's weights do not fit this configuration: {str(error).splitlines()[0]}") from None
+    trainer.epoch = int(state["epoch"])
+    trainer.step_in_epoch = int(state["step_in_epoch"])
+    trainer.global_step = int(state["global_step"])
+    trainer.history = list(state["history"])
+    trainer.trace = list(state.get("trace", []))  # older checkpoints have none
+    trainer.seconds = float(state.get("seconds", 0.0))
+    trainer.epoch_seconds = [float(t) for t in state.get("epoch_seconds", [])]
+    trainer.precision = state.get("precision", trainer.precision)  # a run keeps the precision it started in
+    trainer.accumulator.load(state["partial_epoch"], trainer.device)
+    trainer._rng_state = state["rng"]

@@ -1,0 +1,141 @@
+"""The package's shape: no import cycles (imports inside functions included), a loop class that
+keeps only the loop, and one record per model family that the rest of the kit asks."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+import torch
+
+from conftest import REPO
+from gencore.config import MODELS, TrainConfig
+from gencore.errors import GencoreError
+from gencore.families import FAMILIES, get_family
+
+PACKAGE = REPO / "gencore"
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(REPO).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _is_type_checking(node: ast.If) -> bool:
+    test = node.test
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+
+
+def _imports(source: str, name: str, is_package: bool, modules: set[str]) -> set[str]:
+    """The gencore modules a module's source imports anywhere (functions included), except under
+    ``if TYPE_CHECKING:``, which never runs. ``from . import x`` counts as x when x is a module.
+    Importing a submodule also imports the packages above it (gencore itself, and the
+    importing module's own packages, aside)."""
+    package = name if is_package else name.rsplit(".", 1)[0]
+    found: set[str] = set()
+
+    def visit(node: ast.AST) -> None:
+        if isinstance(node, ast.If) and _is_type_checking(node):
+            for child in node.orelse:
+                visit(child)
+            return
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names if alias.name.startswith("gencore"))
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[: len(base) - (node.level - 1)]
+                target = ".".join(base + ([node.module] if node.module else []))
+            else:
+                target = node.module or ""
+            if target.startswith("gencore"):
+                for alias in node.names:
+                    found.add(f"{target}.{alias.name}" if f"{target}.{alias.name}" in modules else target)
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(ast.parse(source))
+    with_parents = set()
+    for target in found:
+        parts = target.split(".")
+        with_parents.update(".".join(parts[:i]) for i in range(2, len(parts) + 1))
+    # A module's own packages are already importing when it runs: only other packages' count.
+    own = {name.rsplit(".", i)[0] for i in range(1, name.count(".") + 1)}
+    return {m for m in with_parents if m in modules and m != name and m not in own}
+
+
+def _graph() -> dict[str, set[str]]:
+    files = {_module_name(p): p for p in PACKAGE.rglob("*.py")}
+    return {name: _imports(path.read_text(), name, path.name == "__init__.py", set(files)) for name, path in files.items()}
+
+
+def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def walk(node: str) -> list[str] | None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                return stack[stack.index(nxt):] + [nxt]
+            if nxt not in state:
+                found = walk(nxt)
+                if found:
+                    return found
+        stack.pop()
+        state[node] = 2
+        return None
+
+    for node in sorted(graph):
+        if node not in state:
+            found = walk(node)
+            if found:
+                return found
+    return None
+
+
+def test_the_package_has_no_import_cycle() -> None:
+    cycle = _cycle(_graph())
+    assert cycle is None, " -> ".join(cycle)
+
+
+def test_the_cycle_check_finds_a_cycle_hidden_inside_a_function() -> None:
+    graph = _graph()
+    modules = set(graph)
+    hidden = "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from .plots import x\ndef f():\n    from .train import Trainer\n"
+    assert _imports(hidden, "gencore.losses", False, modules) == {"gencore.train"}  # the function's, not the type hint's
+    assert _imports("from ..models.vae import VAE", "gencore.families.vae", False, modules) == {"gencore.models", "gencore.models.vae"}
+    graph["gencore.losses"] = _imports(hidden, "gencore.losses", False, modules)
+    cycle = _cycle(graph)
+    assert cycle is not None and "gencore.losses" in cycle and "gencore.train" in cycle
+
+
+def test_the_loop_class_keeps_only_the_loop() -> None:
+    tree = ast.parse((PACKAGE / "train.py").read_text())
+    (trainer,) = [n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Trainer"]
+    assert trainer.end_lineno - trainer.lineno + 1 < 150
+
+
+def test_every_model_is_a_family_record_with_everything_the_kit_asks() -> None:
+    assert set(MODELS) == set(FAMILIES) == {"vae", "gan", "wgan-gp"}
+    for name, family in FAMILIES.items():
+        config = TrainConfig(model=name, dataset="mnist", latent_dim=3, width=4)
+        assert (config.batch_size, config.lr, config.betas) == (
+            family.seed_settings.batch_size, family.seed_settings.lr, family.seed_settings.betas)
+        assert family.paper_settings.source and family.seed_settings.source
+        models = family.build(config, (1, 28, 28))
+        assert family.sample_role in models
+        images = models[family.sample_role].sample(torch.randn(2, 3))
+        assert images.shape == (2, 1, 28, 28) and 0 <= images.min() and images.max() <= 1
+        panel_columns = {c for _, columns in family.loss_panels for c in columns}
+        assert set(family.metrics) <= panel_columns and family.value_range in ("unit", "symmetric")
+    with pytest.raises(GencoreError, match="unknown model 'hinge'"):
+        get_family("hinge")
+
+
+def test_an_override_must_name_a_part_of_the_step() -> None:
+    with pytest.raises(GencoreError, match="no part named reparametrise.*kl_divergence, reparameterize"):
+        get_family("vae").bind({"reparametrise": lambda m, v: m})
