@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import pickle
@@ -13,7 +14,7 @@ import torch
 
 from .config import ARCHITECTURE_FIELDS, TRAINING_FIELDS, TrainConfig
 from .data import IMAGE_SHAPES
-from .errors import CheckpointError, GencoreError
+from .errors import CheckpointError, GencoreError, WriteError
 from .models import build_models
 
 CHECKPOINT_NAME = "checkpoint.pt"
@@ -23,9 +24,14 @@ FORMAT_VERSION = 1
 
 def atomic_write(path: Path, write: Callable[[Any], None], binary: bool = True) -> None:
     """Write to a temporary file beside ``path``, flush it to disk, then rename it over
-    ``path``: a reader (or a crash) sees the old file or the new one, never half of one."""
+    ``path``: a reader (or a crash) sees the old file or the new one, never half of one.
+    Any OSError (a full disk, no permission) becomes one WriteError naming the file, and no
+    temporary file is left behind."""
     path = Path(path)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as error:
+        raise WriteError(path, error) from None
     try:
         os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600; a plain open() would follow the umask
         with os.fdopen(handle, "wb" if binary else "w") as stream:
@@ -33,8 +39,10 @@ def atomic_write(path: Path, write: Callable[[Any], None], binary: bool = True) 
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(temporary, path)
-    except BaseException:
+    except BaseException as error:
         Path(temporary).unlink(missing_ok=True)
+        if isinstance(error, OSError):
+            raise WriteError(path, error) from None
         raise
 
 
@@ -50,8 +58,16 @@ def write_json(path: Path, data: Any) -> None:
 
 
 def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
-    """Save a checkpoint dict (tensors, numbers, strings, lists, dicts) atomically."""
-    atomic_write(path, lambda f: torch.save({"format": FORMAT_VERSION, **state}, f))
+    """Save a checkpoint dict (tensors, numbers, strings, lists, dicts) atomically. It is
+    serialised in memory first, so a failing disk reports itself as the OSError it is."""
+    atomic_write(path, lambda f: f.write(torch_bytes({"format": FORMAT_VERSION, **state})))
+
+
+def torch_bytes(obj: Any) -> bytes:
+    """What torch.save would write, as bytes."""
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    return buffer.getvalue()
 
 
 def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:

@@ -22,7 +22,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .checkpoint import atomic_write
+from .checkpoint import atomic_write, torch_bytes
 from .data import ImageData, epoch_order, load_dataset, to_float
 from .errors import CheckpointError, GencoreError
 from .runtime import resolve_device
@@ -223,7 +223,7 @@ def save_classifier(classifier: TrainedClassifier, path: Path) -> None:
         "seconds": classifier.seconds, "weights": classifier.model.state_dict(),
     }
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, lambda f: torch.save(state, f))
+    atomic_write(path, lambda f: f.write(torch_bytes(state)))
     classifier.path = path
 
 

@@ -19,3 +19,18 @@ class CheckpointError(GencoreError):
 
 class NonFiniteLossError(GencoreError):
     """A loss became NaN or infinite during training."""
+
+
+class WriteError(GencoreError):
+    """A file could not be written (a full disk, no permission): which file, why, and what to do."""
+
+    def __init__(self, path: object, error: OSError) -> None:
+        reason = (error.strerror or str(error)).lower()
+        super().__init__(f"cannot write {path} ({reason}): free some disk space or choose a writable location, "
+                         "then run again (with --resume to continue a run); what was written before is intact.")
+        self.path = path
+        self.errno = error.errno
+
+
+class RunLockedError(GencoreError):
+    """Another trainer is writing the run directory."""

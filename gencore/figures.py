@@ -8,10 +8,12 @@ They are drawn from a *run view*: anything with ``config``, ``models``, ``histor
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
 from . import plots
+from .checkpoint import atomic_write
 from .data import to_float
 
 FIGURE_SAMPLES = 64  # images in each sample grid
@@ -39,6 +41,13 @@ def run_figures(run: Any, names: tuple[str, ...] | None = None) -> dict[str, Any
 
 
 def save_figures(run: Any, folder: Path) -> None:
-    """Write every figure of the run as folder/<name>.png."""
+    """Write every figure of the run as folder/<name>.png (atomically: a full disk leaves the
+    previous figure, and one clear error)."""
     for name, figure in run_figures(run).items():
-        figure.savefig(folder / f"{name}.png", dpi=DPI)
+        save_png(figure, folder / f"{name}.png")
+
+
+def save_png(figure: Any, path: Path, dpi: int = DPI) -> None:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi)
+    atomic_write(path, lambda f: f.write(buffer.getvalue()))

@@ -12,22 +12,27 @@ partial epoch's sums), so a resumed run ends with exactly the numbers of an unin
 
 from __future__ import annotations
 
+import fcntl
+import os
 import platform
+import socket
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from . import checkpoint as ckpt
-from .errors import GencoreError
+from .errors import GencoreError, RunLockedError, WriteError
 from .figures import save_figures
 from .history import write_history_csv
 from .runtime import capture_rng_state, machine_name
 
 
 class RunDirectory:
-    """Checks the folder before anything loads; once attached to a trainer, restores its
-    checkpoint (when resuming) and saves at the end of every epoch, on a stop and at the end."""
+    """Checks the folder and takes its lock before anything loads; once attached to a trainer,
+    restores its checkpoint (when resuming) and saves at the end of every epoch, on a stop and
+    at the end. The lock is held while the run may write (from construction to the end of
+    ``fit``): a second writer is refused at once, readers are never blocked."""
 
     def __init__(self, path: Path, resume: bool) -> None:
         self.path = path
@@ -41,15 +46,27 @@ class RunDirectory:
             raise GencoreError(f"cannot write to the output directory {path} ({error.strerror}): choose another --out.") from None
         if not resume and (path / ckpt.CHECKPOINT_NAME).exists():
             raise GencoreError(f"{path} already holds a run: pass --resume to continue it, or choose another --out.")
+        self.lock = RunLock(path)
+        self.lock.acquire()
 
     def attach(self, trainer: Any) -> None:
         if self.resume and (self.path / ckpt.CHECKPOINT_NAME).exists():
-            restore(trainer, ckpt.load_checkpoint(self.path / ckpt.CHECKPOINT_NAME, trainer.device))
-        trainer.add_callback("on_train_start", lambda t: ckpt.write_json(self.path / ckpt.CONFIG_NAME, t.config.to_dict()))
+            try:
+                restore(trainer, ckpt.load_checkpoint(self.path / ckpt.CHECKPOINT_NAME, trainer.device))
+            except BaseException:
+                self.lock.release()
+                raise
+        trainer.add_callback("on_train_start", self.start)
         trainer.add_callback("on_epoch_end", self.save)
         trainer.add_callback("on_stop", self.save)  # stopped inside an epoch: its partial sums are kept
         trainer.add_callback("on_train_end", self.finish)
         trainer.add_callback("on_failure", self.fail)
+        if trainer.finished:  # nothing will be written unless fit() is called, which locks again
+            self.lock.release()
+
+    def start(self, trainer: Any) -> None:
+        self.lock.acquire()
+        ckpt.write_json(self.path / ckpt.CONFIG_NAME, trainer.config.to_dict())
 
     def save(self, trainer: Any) -> None:
         ckpt.save_checkpoint(self.path / ckpt.CHECKPOINT_NAME, checkpoint_state(trainer))
@@ -57,13 +74,22 @@ class RunDirectory:
         self.write_info(trainer, "running")
 
     def finish(self, trainer: Any) -> None:
-        save_figures(trainer, self.path)
-        self.write_info(trainer, trainer.status)
+        try:
+            save_figures(trainer, self.path)
+            self.write_info(trainer, trainer.status)
+        finally:
+            self.lock.release()
 
     def fail(self, trainer: Any) -> None:
-        """NaN, a second Ctrl-C, out of memory: the last checkpoint stays; run.json says why."""
+        """NaN, a full disk, a second Ctrl-C, out of memory: the last checkpoint stays, and
+        run.json says why where it can still be written."""
         error = trainer.error
-        self.write_info(trainer, "failed" if isinstance(error, Exception) else "interrupted", str(error))
+        try:
+            self.write_info(trainer, "failed" if isinstance(error, Exception) else "interrupted", str(error))
+        except WriteError:
+            pass  # the disk that failed the run cannot take its record either; the error itself is reported
+        finally:
+            self.lock.release()
 
     def write_info(self, trainer: Any, status: str, message: str = "") -> None:
         images = trainer.global_step * trainer.config.batch_size
@@ -80,6 +106,7 @@ class RunDirectory:
             "torch": torch.__version__,
             "python": platform.python_version(),
             **({"overrides": sorted(trainer.overrides)} if trainer.overrides else {}),
+            **({"stopped_by": trainer.stopped_by} if status == "stopped" and trainer.stopped_by else {}),
             **({"message": message} if message else {}),
         })
 
@@ -123,3 +150,42 @@ def restore(trainer: Any, state: dict[str, Any]) -> None:
     trainer.precision = state.get("precision", trainer.precision)  # a run keeps the precision it started in
     trainer.accumulator.load(state["partial_epoch"], trainer.device)
     trainer._rng_state = state["rng"]
+
+
+class RunLock:
+    """An exclusive lock on a run directory: an flock on its ``.lock`` file, which the operating
+    system drops when the holding process dies, so a killed run never blocks anyone. The file
+    names the holder (process id and host) for the message a second writer gets."""
+
+    NAME = ".lock"
+
+    def __init__(self, folder: Path) -> None:
+        self.path = folder / self.NAME
+        self.handle: Any = None
+
+    def acquire(self) -> None:
+        if self.handle is not None:
+            return
+        handle = open(self.path, "a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            handle.close()
+            mine = holder.split(" ")[0] == f"pid={os.getpid()}"
+            raise RunLockedError(
+                f"{self.path.parent} is being written by {holder}{' (another trainer in this process)' if mine else ''}: "
+                "wait for that run to finish or stop it, or choose another --out."
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid={os.getpid()} host={socket.gethostname()}\n")
+        handle.flush()
+        self.handle = handle
+
+    def release(self) -> None:
+        if self.handle is not None:
+            fcntl.flock(self.handle, fcntl.LOCK_UN)
+            self.handle.close()
+            self.handle = None

@@ -238,3 +238,24 @@ def test_the_largest_seed_is_kept_exactly() -> None:
     assert TrainConfig(seed=2**63 - 1).seed == 2**63 - 1
     assert TrainConfig(seed="9223372036854775807").seed == 2**63 - 1
     assert TrainConfig(latent_dim="1e2").latent_dim == 100
+
+
+def test_sigterm_during_epoch_2_stops_cleanly_and_resume_matches_the_uninterrupted_run(
+        reference_run: Path, data_root: Path, tmp_path: Path) -> None:
+    """What Jupyter's kernel shutdown, Slurm's preemption and docker stop send (SIGHUP: a closed terminal)."""
+    run = tmp_path / "run"
+    process = _train_process(data_root, run)
+    _wait_for_epoch(process, run, 1)
+    time.sleep(0.4)
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 0, err
+    assert "SIGTERM: stopping after this step" in out and "stopped: 1/3 epochs" in out and "Traceback" not in err
+    state = load_checkpoint(run)
+    assert state["epoch"] == 1 and state["step_in_epoch"] > 0  # the partial epoch is saved
+    info = json.loads((run / "run.json").read_text())
+    assert info["status"] == "stopped" and info["stopped_by"] == "SIGTERM"
+    assert (run / "samples.png").exists() and (run / "losses.png").exists()
+    resumed = _train_process(data_root, run, "--resume")
+    assert resumed.wait(timeout=600) == 0, resumed.communicate()
+    _assert_same_run(reference_run, run)
