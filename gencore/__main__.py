@@ -1,4 +1,4 @@
-"""Command line: ``python -m gencore {train,sample,evaluate,classifier,reference,sweep,bench} ...``; ``--help`` on each explains every flag."""
+"""Command line: ``python -m gencore {train,sample,evaluate,classifier,reference,study,sweep,course,bench} ...``; ``--help`` on each explains every flag."""
 
 from __future__ import annotations
 
@@ -43,6 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--preset", default=None, choices=sorted(PRESETS),
                        help="cpu-fast: narrower nets, higher learning rates and a time budget (5 min MNIST, 10 min "
                             "CIFAR-10) for good samples on a laptop CPU; explicit flags override it")
+    train.add_argument("--precision", default=None, choices=("fp32", "bf16", "auto"),
+                       help="GAN and WGAN-GP steps: fp32 (default), bf16 autocast, or auto (bf16 only where the hardware "
+                            "has it natively and a quick probe measures it faster); the VAE trains in fp32")
     train.add_argument("--resume", action="store_true", help="continue the run already in --out from its last checkpoint")
     train.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     train.add_argument("--out", required=True, help="run directory to write (created if needed)")
@@ -57,13 +60,16 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--device", default="cpu", help="device to generate on (default cpu)")
 
     bench = commands.add_parser("bench", help="measure training speed against the textbook loop",
-                                description="Training throughput per model and dataset, the textbook loop's in the same run, "
-                                            "the FLOP rate as a fraction of the measured matmul peak, and peak memory (CPU).")
+                                description="Training throughput per model, dataset and precision, the textbook loop's in the "
+                                            "same run, the FLOP rate as a fraction of this machine's measured peak (the faster "
+                                            "of a large matmul and a large convolution, per precision), and peak memory (CPU).")
     bench.add_argument("--json", default=None, help="also write the records to this JSON file")
     bench.add_argument("--quick", action="store_true", help="fewer, shorter windows at width 32: under 2 minutes on 2 cores")
     bench.add_argument("--data-root", default=None, help="folder holding the datasets (else $GENCORE_DATA, else the cache)")
     bench.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS, help="models to measure (default all)")
     bench.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=DATASETS, help="datasets to measure (default both)")
+    bench.add_argument("--precisions", nargs="+", default=None, choices=("fp32", "bf16"),
+                       help="precisions of the kit's step (default: fp32, and bf16 too where the CPU has it natively)")
     evaluate = commands.add_parser("evaluate", help="measure a run's sample quality",
                                    description="Fréchet distance in the domain classifier's features, class coverage and "
                                                "confidence of N samples (and the test ELBO for a VAE), measured with the "
@@ -92,7 +98,13 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--subset", type=str, default=None, help="train each run on a seeded, class-balanced sample of N images")
     sweep.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                        help="another notebook parameter for every run, e.g. width=32 (repeatable)")
-    sweep.add_argument("--jobs", type=str, default="1", help="runs at once on this machine (default 1)")
+    sweep.add_argument("--jobs", type=str, default="1", help="runs at once on this machine, or Dask workers of a local "
+                                                             "cluster (default 1)")
+    sweep.add_argument("--executor", default="local", choices=("local", "dask"),
+                       help="local: this machine (a process pool when --jobs > 1); dask: Dask tasks on --scheduler, or on "
+                            "a LocalCluster of --jobs workers")
+    sweep.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                       help="with --executor dask: a running scheduler, e.g. tcp://10.0.0.5:8786 (default: a local cluster)")
     sweep.add_argument("--eval-samples", type=str, default="10000", help="generated samples per quality measurement (default 10000)")
     sweep.add_argument("--data-root", default=None, help="folder holding the datasets (else $GENCORE_DATA, else the cache)")
     sweep.add_argument("--out", default="results", help="results folder (default ./results)")
@@ -126,12 +138,20 @@ def build_parser() -> argparse.ArgumentParser:
     classifier.add_argument("--data-root", default=None, help="folder holding the datasets (else $GENCORE_DATA, else the cache)")
     classifier.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps")
 
+    course = commands.add_parser("course", help="write student copies of the course notebooks",
+                                 description="Copy the course notebooks to OUT_DIR with every exercise's solution (the cells "
+                                             "tagged 'solution') replaced by a stub; their checks then say 'not implemented "
+                                             "yet' and the notebooks run on with gencore's own functions.")
+    course.add_argument("--student", required=True, metavar="OUT_DIR", help="folder for the student copies (created if needed)")
+    course.add_argument("--notebooks", default=None, help="the course notebooks' folder (default: the kit's notebooks/)")
+
     reference = commands.add_parser("reference", help="list the shipped reference models and classifiers",
                                     description="The trained models shipped in the package (sample one with "
                                                 "'sample ref:NAME'), with their settings and measured quality, and the "
                                                 "quality classifiers with their test accuracy.")
     reference.add_argument("--ship", nargs=2, metavar=("NAME", "RUN_DIR"), default=None,
                            help="maintainers: measure RUN_DIR and ship its sampling networks as ref:NAME")
+    reference.add_argument("--data-root", default=None, help="with --ship: folder holding the datasets (default: the run's own)")
     return parser
 
 
@@ -147,10 +167,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     print(f"{result['model']} on {result['dataset']}, latent {result['latent_dim']}, {result['epochs_done']} epochs")
     print(format_quality(result))
     if args.json:
-        try:
-            write_json(Path(args.json), result)
-        except OSError as error:
-            raise GencoreError(f"cannot write {args.json} ({error.strerror}): choose another --json.") from None
+        write_json(Path(args.json), result)
         print(f"wrote {args.json}")
     return 0
 
@@ -164,7 +181,9 @@ def _sweep(args: argparse.Namespace) -> int:
     jobs = _integer("jobs", args.jobs, 1, 256)
     data_root = str(Path(args.data_root).resolve()) if args.data_root else None  # the notebooks run in notebooks/
     settings = SweepSettings(str(Path(args.out).resolve()), data_root, _integer("eval_samples", args.eval_samples, 2, 1_000_000))
-    records = run_sweep(specs, settings, jobs)
+    if args.scheduler and args.executor != "dask":
+        raise GencoreError("--scheduler is for --executor dask.")
+    records = run_sweep(specs, settings, jobs, executor=args.executor, scheduler=args.scheduler)
     failed = sum(r.get("status") == "failed" for r in records)
     print(f"{len(records) - failed} of {len(records)} runs finished; table in {args.out}/results.csv and results.md, "
           f"figures in {args.out}/grid-*.png")
@@ -220,6 +239,20 @@ def _study(args: argparse.Namespace) -> int:
     return 0
 
 
+def _course(args: argparse.Namespace) -> int:
+    from .course import NOTEBOOKS, write_student_copies
+
+    source = Path(args.notebooks) if args.notebooks else NOTEBOOKS
+    if not source.is_dir():
+        raise GencoreError(f"no notebooks folder at {source}: pass --notebooks with the course's notebooks/ folder.")
+    try:
+        written = write_student_copies(args.student, source)
+    except OSError as error:
+        raise GencoreError(f"cannot write the student copies to {args.student} ({error.strerror}): choose another folder.") from None
+    print(f"wrote {len(written)} student notebooks to {args.student}")
+    return 0
+
+
 def _reference(args: argparse.Namespace) -> int:
     from .reference import describe_references
 
@@ -227,7 +260,7 @@ def _reference(args: argparse.Namespace) -> int:
         from .study import ship_reference
 
         name, run_dir = args.ship
-        entry = ship_reference(name, run_dir, data_root=None)
+        entry = ship_reference(name, run_dir, data_root=args.data_root)
         print(f"shipped ref:{name}: fd {entry['fd']:.2f}, {entry['bytes'] / 1e6:.2f} MB")
     print(describe_references())
     return 0
@@ -237,7 +270,8 @@ def _bench(args: argparse.Namespace) -> int:
     from .bench import HEADER, run_bench, write_json
 
     print(HEADER)
-    records, machine = run_bench(args.data_root, quick=args.quick, models=tuple(args.models), datasets=tuple(args.datasets))
+    records, machine = run_bench(args.data_root, quick=args.quick, models=tuple(args.models), datasets=tuple(args.datasets),
+                                 precisions=tuple(args.precisions) if args.precisions else None)
     if args.json:
         write_json(args.json, records, machine)
         print(f"wrote {len(records)} records to {args.json}")
@@ -253,6 +287,7 @@ def _train(args: argparse.Namespace) -> int:
     given = dict(
         batch_size=args.batch_size, lr=args.lr, width=args.width, n_critic=args.n_critic,
         gp_weight=args.gp_weight, subset=args.subset, data_root=args.data_root, time_budget=args.time_budget,
+        precision=args.precision,
     )
     settings = preset_settings(args.preset, args.model, args.dataset) if args.preset else {}
     settings.update({k: v for k, v in given.items() if v is not None})  # explicit flags win
@@ -268,7 +303,7 @@ def _train(args: argparse.Namespace) -> int:
 def _sample(args: argparse.Namespace) -> int:
     import torch
 
-    from .checkpoint import atomic_write, load_run
+    from .checkpoint import atomic_write, load_run, torch_bytes
     from .config import _integer
     from .reference import load_reference, parse_reference
     from .runtime import resolve_device
@@ -284,10 +319,7 @@ def _sample(args: argparse.Namespace) -> int:
     else:
         config, models, _ = load_run(args.run_dir, device)
     images = sample_images(models, config.latent_dim, n, seed, device)
-    try:
-        atomic_write(Path(args.out), lambda f: torch.save(images, f))
-    except OSError as error:
-        raise GencoreError(f"cannot write {args.out} ({error.strerror}): choose another --out.") from None
+    atomic_write(Path(args.out), lambda f: f.write(torch_bytes(images)))
     print(f"wrote {tuple(images.shape)} images in [0, 1] to {args.out}")
     return 0
 
@@ -299,7 +331,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exit_.code or 0)
     try:
         return {"train": _train, "sample": _sample, "bench": _bench, "evaluate": _evaluate,
-                "classifier": _classifier, "sweep": _sweep, "reference": _reference, "study": _study}[args.command](args)
+                "classifier": _classifier, "sweep": _sweep, "reference": _reference, "study": _study,
+                "course": _course}[args.command](args)
     except GencoreError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

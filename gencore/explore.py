@@ -112,3 +112,29 @@ def run_quality_points(folder: str | Path) -> list[tuple[float, float, int]]:
     except OSError:
         return []
     return quality_points(history, read_json(folder / "run.json").get("epoch_seconds", []))
+
+
+def shape_table(models: dict[str, nn.Module], image_shape: tuple[int, int, int], latent_dim: int) -> str:
+    """Every layer of every network with the shape it outputs for a batch of 2 and its parameter
+    count: the sizes the code's shape comments promise, measured by running the network."""
+    from .models.gan import Generator
+
+    lines = []
+    for role, model in models.items():
+        x = torch.zeros(2, latent_dim) if isinstance(model, Generator) else torch.zeros(2, *image_shape)
+        rows: list[tuple[str, str, str, int]] = []
+        leaves = [(name, m) for name, m in model.named_modules() if not list(m.children())]
+        hooks = [m.register_forward_hook(lambda module, args, out, name=name: rows.append(
+            (name, type(module).__name__, str(tuple(out.shape)), sum(p.numel() for p in module.parameters()))))
+            for name, m in leaves]
+        was_training = model.training
+        model.eval()
+        with torch.no_grad(), torch.random.fork_rng(devices=[]):  # the VAE draws z: leave the caller's RNG alone
+            model(x)
+        model.train(was_training)
+        for hook in hooks:
+            hook.remove()
+        total = sum(p.numel() for p in model.parameters())
+        lines.append(f"{role}: {type(model).__name__}, {total:,} parameters; input {tuple(x.shape)}")
+        lines += [f"  {name:<14} {kind:<16} -> {shape:<18} {params:>10,}" for name, kind, shape, params in rows]
+    return "\n".join(lines)

@@ -85,7 +85,8 @@ def machine_name(device: torch.device | str = "cpu") -> str:
         return torch.cuda.get_device_name(device)
     if device.type == "mps":
         return f"mps ({cpu_model()})"
-    return f"cpu ({cpu_model()}, {os.cpu_count()} cores, {torch.get_num_threads()} threads)"
+    threads = torch.get_num_threads()
+    return f"cpu ({cpu_model()}, {os.cpu_count()} cores, {threads} thread{'s' * (threads != 1)})"
 
 
 def cpu_flags() -> set[str]:

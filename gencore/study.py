@@ -160,6 +160,14 @@ def _write_run_figures(trainer: Any, folder: Path, keep: tuple[int, ...]) -> Non
         for epochs in keep[:-1]:
             ax.axvline(epochs, color="grey", linewidth=0.8, linestyle="--")
     figure.savefig(folder / "losses.png", dpi=60)
+    if "vae" in trainer.models:  # how many latent dimensions the VAE uses (notebook 02's lesson)
+        from .data import load_dataset
+        from .lessons import kl_per_dimension
+
+        test = load_dataset(config.dataset, "test", config.data_root, subset=2000, seed=0).images
+        kl = kl_per_dimension(trainer.models["vae"].cpu(), test).tolist()
+        ckpt.atomic_write(folder / "kl_per_dimension.csv", lambda f: f.write("kl_nats\n" + "\n".join(f"{v:.6g}" for v in kl) + "\n"),
+                          binary=False)
 
 
 def collect(out: str | Path) -> list[dict[str, Any]]:
@@ -200,24 +208,31 @@ def grid_figure(out: Path, model: str, dataset: str, keep: tuple[int, ...]):  # 
 
 
 def ship_reference(name: str, run_dir: str | Path, data_root: str | None = None, n_eval: int = 10_000) -> dict[str, Any]:
-    """Maintainers: measure a finished run with the shipped classifier and ship its sampling
-    networks as the reference model ``name`` (fp16, with its history and thinned trace)."""
+    """Maintainers: ship a finished run's sampling networks as the reference model ``name`` (fp16,
+    with its history and thinned trace), then measure the shipped file itself, as a learner will
+    load it, with the shipped classifier."""
     from .metrics import evaluate_models
-    from .reference import ship_model
+    from .reference import load_reference, record_quality, ship_model
 
     run_dir = Path(run_dir)
     state = ckpt.load_checkpoint(run_dir)
     config, models, history = ckpt.load_run(run_dir)
     info = json.loads((run_dir / "run.json").read_text())
-    quality = evaluate_models(config, models, n=n_eval, data_root=data_root, seed=0, inception=False)
+    if info.get("status") not in ("finished", "time budget"):
+        raise GencoreError(f"the run in {run_dir} is {info.get('status')}, not finished: finish it before shipping it.")
     record = {
-        "fd": round(quality["fd"], 3), "classes_covered": quality["classes_covered"],
-        "confidence": round(quality["confidence"], 4), "n": quality["n"], "epochs_done": len(history),
-        "train_seconds": round(float(state.get("seconds", 0.0)), 1), "device": info.get("device"),
-        "trained_by": f"python -m gencore train {_train_flags(config)}",
-        **({"neg_elbo_nats": round(quality["neg_elbo_nats"], 2)} if "neg_elbo_nats" in quality else {}),
+        "epochs_done": len(history), "train_seconds": round(float(state.get("seconds", 0.0)), 1),
+        "device": info.get("device"), "trained_by": f"python -m gencore train {_train_flags(config)}",
     }
-    return ship_model(name, config, models, history, list(state.get("trace", [])), record)
+    ship_model(name, config, models, history, list(state.get("trace", [])), record)
+    shipped = load_reference(name)
+    quality = evaluate_models(shipped.config, shipped.models, n=n_eval, data_root=data_root or config.data_root,
+                              seed=0, inception=False)
+    return record_quality(name, {
+        "fd": round(quality["fd"], 3), "classes_covered": quality["classes_covered"],
+        "confidence": round(quality["confidence"], 4), "n": quality["n"],
+        **({"neg_elbo_nats": round(quality["neg_elbo_nats"], 2)} if "neg_elbo_nats" in quality else {}),
+    })
 
 
 def _train_flags(config: TrainConfig) -> str:

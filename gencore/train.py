@@ -68,7 +68,7 @@ class Trainer:
         self.config, self.family = config, config.family
         self.callbacks: dict[str, list[Callback]] = {event: [] for event in EVENTS}
         self.log_every = LOG_EVERY
-        self._stop, self.stop_reason, self.status, self.error = threading.Event(), "", "", None
+        self._stop, self.stop_reason, self.stopped_by, self.status, self.error = threading.Event(), "", "", "", None
         self.run_dir = Path(run_dir) if run_dir is not None else None
         directory = RunDirectory(self.run_dir, resume) if self.run_dir is not None else None  # fails before loading
         self.device = resolve_device(config.device)
@@ -106,9 +106,10 @@ class Trainer:
             raise GencoreError(f"unknown callback event {event!r}: choose one of {', '.join(EVENTS)}.")
         self.callbacks[event].append(fn)
 
-    def request_stop(self, reason: str = "stopped") -> None:
-        """Ask the loop to finish the current step, save and return (thread-safe)."""
-        self.stop_reason = reason
+    def request_stop(self, reason: str = "stopped", by: str = "") -> None:
+        """Ask the loop to finish the current step, save and return (thread-safe); ``by`` names
+        what asked (a signal), for run.json."""
+        self.stop_reason, self.stopped_by = reason, by
         self._stop.set()
 
     @property
@@ -123,7 +124,7 @@ class Trainer:
     def fit(self) -> TrainResult:
         """Train up to ``config.epochs``; return early, saved, on a stop request or the time budget."""
         self._stop.clear()
-        self.stop_reason, self.error = "", None
+        self.stop_reason, self.stopped_by, self.error = "", "", None
         restore_rng_state(self._rng_state)
         self._emit("on_train_start")
         try:
@@ -219,7 +220,7 @@ class _stop_on_signals:
         name = signal.Signals(signum).name
         print(f"\n{name}: stopping after this step and saving ({'Ctrl-C' if name == 'SIGINT' else 'the signal'} "
               "again aborts at once)...", flush=True)
-        self.trainer.request_stop("stopped")
+        self.trainer.request_stop("stopped", by=name)
 
     def __exit__(self, *exc: Any) -> None:
         for number, previous in self.previous.items():

@@ -1,32 +1,68 @@
-"""The notebooks: committed clean with a parameters cell, executed headlessly by papermill with
-small parameters, then validated by nbval against that execution."""
+"""The notebooks: authored as notebooks and paired with py:percent text files that stay in sync,
+committed clean with a parameters cell papermill can read, executed headlessly (full and student
+copies) and validated by nbval against that execution."""
 
 from __future__ import annotations
 
+import ast
 import json
+import re
+import subprocess
+import sys
 from pathlib import Path
 
+import jupytext
 import nbformat
 import pytest
 
 from conftest import REPO, real_data_root, run_nbval
 
-NOTEBOOKS = sorted((REPO / "notebooks").glob("0[1-6]_*.ipynb"))  # one per model and dataset
-ALL_NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))  # and 00_start_here, 07_compare
-START = REPO / "notebooks" / "00_start_here.ipynb"
-REQUIRED = {"dataset", "latent_dim", "epochs", "batch_size", "lr", "seed", "subset", "data_root", "device"}
-# Figures each notebook must show: real images, losses, real vs generated, interpolation,
-# plus reconstructions (VAE) and the 2-D latent map (latent_dim == 2).
-MIN_FIGURES = {"01_vae_mnist": 6, "02_vae_cifar10": 5}
+FOLDER = REPO / "notebooks"
+NOTEBOOKS = sorted(FOLDER.glob("0[1-6]_*.ipynb"))  # one per model and dataset
+ALL_NOTEBOOKS = sorted(FOLDER.glob("[0-9][0-9]_*.ipynb"))  # and 00_start_here, 07_compare
+START = FOLDER / "00_start_here.ipynb"
+REQUIRED = {"dataset", "latent_dim", "epochs", "batch_size", "lr", "seed", "subset", "data_root", "device", "precision",
+            "use_reference"}
+EXERCISES = {"01_vae_mnist": 2, "03_gan_mnist": 2, "05_wgan_gp_mnist": 2}  # checked exercises per notebook
+# Figures each notebook must show with small parameters (real images, losses, real vs generated, the lessons...).
+MIN_FIGURES = {"01_vae_mnist": 7, "02_vae_cifar10": 8, "03_gan_mnist": 7, "04_gan_cifar10": 8, "05_wgan_gp_mnist": 7,
+               "06_wgan_gp_cifar10": 4}
 
 
-def _parameter_names(cell: nbformat.NotebookNode) -> set[str]:
-    return {line.split("=")[0].strip() for line in cell.source.splitlines() if "=" in line and not line.startswith("#")}
+def _parameters(notebook: nbformat.NotebookNode) -> dict[str, tuple[str, str]]:
+    """name -> (type annotation, default) of the parameters cell, read with ast."""
+    cell = next(c for c in notebook.cells if c.cell_type == "code")
+    return {node.target.id: (ast.unparse(node.annotation), ast.unparse(node.value))
+            for node in ast.parse(cell.source).body if isinstance(node, ast.AnnAssign)}
+
+
+def _small_parameters(path: Path, root: Path, out: Path) -> dict:
+    """Small values for every parameter the notebook has: about one epoch of 1,000 images."""
+    wanted = {"epochs": 1, "subset": 1000, "data_root": str(root), "runs_dir": str(out / "runs"), "eval_samples": 500,
+              "exercise_subset": 512, "neighbour_pool": 1000, "estimate_steps": 1}
+    names = _parameters(nbformat.read(path, as_version=4))
+    return {k: v for k, v in wanted.items() if k in names}
 
 
 def test_there_are_the_numbered_notebooks() -> None:
-    assert [p.stem for p in ALL_NOTEBOOKS] == ["00_start_here", "01_vae_mnist", "02_vae_cifar10", "03_gan_mnist", "04_gan_cifar10",
-                                               "05_wgan_gp_mnist", "06_wgan_gp_cifar10", "07_compare"]
+    assert [p.stem for p in ALL_NOTEBOOKS] == ["00_start_here", "01_vae_mnist", "02_vae_cifar10", "03_gan_mnist",
+                                               "04_gan_cifar10", "05_wgan_gp_mnist", "06_wgan_gp_cifar10", "07_compare"]
+    assert not (FOLDER / "make_notebooks.py").exists(), "the notebooks are the source: no template writes them"
+
+
+@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_notebook_is_paired_with_its_text_file_and_in_sync(path: Path) -> None:
+    text = path.with_suffix(".py")
+    assert text.exists(), f"{path.name} has no paired {text.name}: run jupytext --sync {path}"
+    cells = lambda nb: [(c.cell_type, c.source.strip(), sorted(c.metadata.get("tags", []))) for c in nb.cells]  # noqa: E731
+    assert cells(jupytext.read(path)) == cells(jupytext.read(text)), \
+        f"{path.name} and {text.name} differ: run jupytext --sync notebooks/{path.name}"
+
+
+def test_the_pairing_is_configured_for_jupyterlab() -> None:
+    """jupytext's contents manager reads this file, so a notebook saved in JupyterLab updates its pair."""
+    config = (FOLDER / "jupytext.toml").read_text()
+    assert re.search(r'^formats\s*=\s*"ipynb,py:percent"', config, re.M)
 
 
 @pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=lambda p: p.stem)
@@ -34,7 +70,7 @@ def test_notebook_has_a_parameters_cell_and_no_outputs(path: Path) -> None:
     notebook = nbformat.read(path, as_version=4)
     code = [c for c in notebook.cells if c.cell_type == "code"]
     assert "parameters" in code[0].metadata.get("tags", []), "the first code cell must be tagged 'parameters'"
-    names = _parameter_names(code[0])
+    names = set(_parameters(notebook))
     assert REQUIRED <= names or path.stem in ("00_start_here", "07_compare")
     if "wgan" in path.stem:
         assert {"n_critic", "gp_weight"} <= names
@@ -42,71 +78,131 @@ def test_notebook_has_a_parameters_cell_and_no_outputs(path: Path) -> None:
         assert cell.get("outputs") == [] and cell.get("execution_count") is None, "commit notebooks without outputs"
 
 
+@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=lambda p: p.stem)
+def test_papermill_reads_every_parameter_with_its_type_and_default(path: Path) -> None:
+    result = subprocess.run([sys.executable, "-m", "papermill", "--help-notebook", str(path)],
+                            capture_output=True, text=True, timeout=120)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0 and "Unable to parse" not in output, output
+    parameters = _parameters(nbformat.read(path, as_version=4))
+    assert parameters
+    for name, (annotation, default) in parameters.items():
+        assert f"{name}: {annotation} (default {default.replace(chr(39), chr(34))})" in output, (name, output)
+
+
 @pytest.fixture(scope="module")
-def executed(tmp_path_factory: pytest.TempPathFactory, fixture_root: Path, classifier_cache: Path) -> dict[str, Path]:
-    """Every notebook run by papermill with small parameters (about one epoch, ~1,000 images),
-    measuring quality with the tests' small cached classifiers."""
+def executed(tmp_path_factory: pytest.TempPathFactory, fixture_root: Path) -> dict[str, Path]:
+    """Every notebook but 07 (test_sweep runs it on a sweep) run by papermill with small parameters,
+    measuring quality with the shipped classifiers."""
     import papermill
 
     root = real_data_root() or fixture_root
     out = tmp_path_factory.mktemp("notebooks")
     results = {}
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("GENCORE_CLASSIFIERS", str(classifier_cache))  # the kernels inherit it
-        for path in NOTEBOOKS:
-            target = out / path.name
-            papermill.execute_notebook(
-                str(path), str(target), cwd=str(REPO), progress_bar=False, kernel_name="python3",
-                parameters={"epochs": 1, "subset": 1000, "data_root": str(root), "runs_dir": str(out / "runs"),
-                            "eval_samples": 500},
-            )
-            results[path.stem] = target
-        papermill.execute_notebook(str(START), str(out / START.name), cwd=str(REPO), progress_bar=False,
-                                   kernel_name="python3", parameters={"data_root": str(root), "estimate_steps": 1})
-        results[START.stem] = out / START.name
+    for path in [START, *NOTEBOOKS]:
+        target = out / path.name
+        papermill.execute_notebook(str(path), str(target), cwd=str(FOLDER), progress_bar=False, kernel_name="python3",
+                                   parameters=_small_parameters(path, root, out))
+        results[path.stem] = target
     return results
 
 
-def test_start_here_shows_both_datasets_and_the_time_a_run_takes(executed: dict[str, Path]) -> None:
-    notebook = nbformat.read(executed["00_start_here"], as_version=4)
-    outputs = [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs]
+def _outputs(path: Path) -> list:
+    return [o for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code" for o in c.outputs]
+
+
+def _text(path: Path) -> str:
+    return "".join(o.get("text", "") + o.get("data", {}).get("text/plain", "") for o in _outputs(path))
+
+
+def test_start_here_shows_the_map_both_datasets_and_the_time_a_run_takes(executed: dict[str, Path]) -> None:
+    outputs = _outputs(executed["00_start_here"])
     assert not [o for o in outputs if o.output_type == "error"]
     assert sum("image/png" in o.get("data", {}) for o in outputs) == 2  # real MNIST and CIFAR-10 images
-    text = "".join(o.get("text", "") for o in outputs)
+    text = _text(executed["00_start_here"])
     assert "mnist: 60,000 training images" in text and "cifar10: 50,000 training images" in text
     for model in ("vae", "gan", "wgan-gp"):
         assert f"\n{model:8} mnist" in text and f"\n{model:8} cifar10" in text
-    assert "The whole seed study at full settings" in text
+    assert "The whole seed study at full settings" in text and "ref:gan-mnist" in text
+    source = "".join(c.source for c in nbformat.read(START, as_version=4).cells)
+    for stem in [p.stem for p in ALL_NOTEBOOKS[1:]]:
+        assert f"`{stem}`" in source  # the map names every notebook
 
 
 @pytest.mark.parametrize("stem", [p.stem for p in NOTEBOOKS])
 def test_notebook_runs_headlessly_and_shows_its_figures(executed: dict[str, Path], stem: str) -> None:
-    notebook = nbformat.read(executed[stem], as_version=4)
-    outputs = [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs]
+    outputs = _outputs(executed[stem])
     assert not [o for o in outputs if o.output_type == "error"]
     figures = sum("image/png" in o.get("data", {}) for o in outputs)
-    assert figures >= MIN_FIGURES.get(stem, 4), f"{figures} figures"
+    assert figures >= MIN_FIGURES[stem], f"{figures} figures"
     runs = executed[stem].parent / "runs"
     model = stem.split("_", 1)[1].rsplit("_", 1)[0].replace("wgan_gp", "wgan-gp")
     finished = [json.loads((d / "run.json").read_text()) for d in runs.glob(f"{model}-*") if (d / "run.json").exists()]
     assert any(info["status"] == "finished" for info in finished)
 
 
-def test_each_notebook_shows_its_quality_numbers(executed: dict[str, Path]) -> None:
-    for stem, path in executed.items():
-        if stem == START.stem:
-            continue
-        text = "".join(o.get("text", "") for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"
-                       for o in c.outputs)
-        assert "fd " in text and "classes_covered" in text and "confidence" in text, stem
-        assert ("bits/dim" in text) == stem.split("_")[1].startswith("vae"), stem
+@pytest.mark.parametrize("stem", [p.stem for p in NOTEBOOKS])
+def test_each_notebook_shows_the_code_that_trains_and_its_quality_numbers(executed: dict[str, Path], stem: str) -> None:
+    text = _text(executed[stem])
+    assert "fd " in text and "classes_covered" in text and "confidence" in text
+    assert ("bits/dim" in text) == stem.split("_")[1].startswith("vae")
+    if stem in EXERCISES:  # the MNIST notebooks show the step, gencore's own source, and check the exercises
+        assert "_step (gencore/families/" in text
+        assert text.count(": all cases pass.") == EXERCISES[stem]
+        assert "give the same numbers" in text  # the learner's functions trained like gencore's
 
 
-def test_nbval_validates_the_executed_notebooks(executed: dict[str, Path], tmp_path: Path, classifier_cache: Path,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_nbval_validates_the_executed_notebooks(executed: dict[str, Path], tmp_path: Path) -> None:
     """nbval re-runs each executed notebook (train-or-load now loads) and compares the cells
-    marked NBVAL_CHECK_OUTPUT (data shapes, parameter counts) with papermill's outputs."""
-    monkeypatch.setenv("GENCORE_CLASSIFIERS", str(classifier_cache))
-    result = run_nbval(list(executed.values()), tmp_path, REPO)
+    marked NBVAL_CHECK_OUTPUT (data shapes, layer shapes) with papermill's outputs."""
+    result = run_nbval(list(executed.values()), tmp_path, FOLDER)
     assert result.returncode == 0, result.stdout[-3000:]
     assert "passed" in result.stdout
+
+
+# ---------------------------------------------------------------------- student copies
+
+
+@pytest.fixture(scope="module")
+def student(tmp_path_factory: pytest.TempPathFactory, fixture_root: Path) -> dict[str, Path]:
+    """Student copies written by the command line, run by papermill with the shipped reference
+    models (use_reference) and small parameters."""
+    import papermill
+
+    root = real_data_root() or fixture_root
+    out = tmp_path_factory.mktemp("student")
+    made = subprocess.run([sys.executable, "-m", "gencore", "course", "--student", str(out / "copies")],
+                          capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert made.returncode == 0, made.stderr
+    results = {}
+    for path in sorted((out / "copies").glob("0[1-6]_*.ipynb")):
+        target = out / path.name
+        parameters = {**_small_parameters(path, root, out), "use_reference": True}
+        papermill.execute_notebook(str(path), str(target), cwd=str(FOLDER), progress_bar=False, kernel_name="python3",
+                                   parameters=parameters)
+        results[path.stem] = target
+    return results
+
+
+def test_student_copies_hold_stubs_instead_of_solutions(student: dict[str, Path]) -> None:
+    for stem, count in EXERCISES.items():
+        copy = nbformat.read(student[stem].parent / "copies" / f"{stem}.ipynb", as_version=4)
+        stubs = [c for c in copy.cells if "exercise" in c.metadata.get("tags", [])]
+        assert len(stubs) == count and not [c for c in copy.cells if "solution" in c.metadata.get("tags", [])]
+        for cell in stubs:
+            assert "raise NotImplementedError" in cell.source and "def " in cell.source and '"""' in cell.source
+            assert "torch.randn_like" not in cell.source and "autograd.grad" not in cell.source
+
+
+@pytest.mark.parametrize("stem", [p.stem for p in NOTEBOOKS])
+def test_student_copies_run_to_the_end_on_the_shipped_models(student: dict[str, Path], stem: str) -> None:
+    outputs = _outputs(student[stem])
+    assert not [o for o in outputs if o.output_type == "error"]
+    text = _text(student[stem])
+    assert "Loaded the shipped reference ref:" in text and "Nothing was trained" in text
+    assert text.count("not implemented yet") == EXERCISES.get(stem, 0)
+
+
+def test_nbval_validates_the_student_copies(student: dict[str, Path], tmp_path: Path) -> None:
+    result = run_nbval(list(student.values()), tmp_path, FOLDER)
+    assert result.returncode == 0, result.stdout[-3000:]

@@ -24,7 +24,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..checkpoint import atomic_write, write_json
+from ..checkpoint import atomic_write, torch_bytes, write_json
 from ..classifier import TrainedClassifier, load_classifier
 from ..config import TrainConfig
 from ..data import IMAGE_SHAPES
@@ -167,9 +167,16 @@ def ship_model(name: str, config: TrainConfig, models: dict[str, nn.Module], his
     stride = max(1, len(trace) // TRACE_POINTS)
     state = {"networks": networks, "history": history, "trace": trace[::stride]}
     file_name = f"{name}.pt"
-    atomic_write(folder() / file_name, lambda f: torch.save(state, f))
+    atomic_write(folder() / file_name, lambda f: f.write(torch_bytes(state)))
     entry = {"file": file_name, "sha256": sha256(folder() / file_name), "bytes": (folder() / file_name).stat().st_size,
              "config": {**config.to_dict(), "data_root": None}, **record}  # where it was trained is no part of what it is
+    _update_manifest("models", name, entry)
+    return entry
+
+
+def record_quality(name: str, quality: dict[str, Any]) -> dict[str, Any]:
+    """Maintainers: add the shipped model's measured quality to its manifest entry."""
+    entry = {**reference_entry(name), **quality}
     _update_manifest("models", name, entry)
     return entry
 

@@ -1,0 +1,126 @@
+"""The exercises' checks: gencore's own functions pass, the classic mistakes fail with a message
+that names the case (expected and obtained), a stub falls back, and the trainer trains with the
+learner's function."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from gencore import losses
+from gencore.config import TrainConfig
+from gencore.course import Source, show, student_source
+from gencore.exercises import EXERCISES, ExerciseFailed, check, reference
+from gencore.train import Trainer
+
+
+@pytest.mark.parametrize("name", sorted(EXERCISES))
+def test_gencores_own_functions_pass_every_case(name: str, capsys: pytest.CaptureFixture) -> None:
+    assert check(name, reference(name)) is reference(name)
+    assert f"{name}: all cases pass." in capsys.readouterr().out
+
+
+def _interpolates(real: torch.Tensor, fake: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
+    return (alpha * real.detach() + (1 - alpha) * fake.detach()).requires_grad_(True)
+
+
+def _penalty(critic, x: torch.Tensor, per_sample: bool = True) -> torch.Tensor:  # noqa: ANN001
+    (gradients,) = torch.autograd.grad(critic(x).sum(), x, create_graph=True)
+    norms = gradients.flatten(1).norm(dim=1) if per_sample else gradients.norm()
+    return (norms - 1).pow(2).mean()
+
+
+def batch_wide_norm(critic, real, fake):  # noqa: ANN001, ANN201
+    alpha = torch.rand(real.shape[0], *([1] * (real.dim() - 1)))
+    return _penalty(critic, _interpolates(real, fake, alpha), per_sample=False)
+
+
+def normal_alpha(critic, real, fake):  # noqa: ANN001, ANN201
+    return _penalty(critic, _interpolates(real, fake, torch.randn(real.shape[0], *([1] * (real.dim() - 1)))))
+
+
+def one_alpha_per_batch(critic, real, fake):  # noqa: ANN001, ANN201
+    return _penalty(critic, _interpolates(real, fake, torch.rand(1)))
+
+
+def at_real_points(critic, real, fake):  # noqa: ANN001, ANN201
+    return _penalty(critic, real.detach().clone().requires_grad_(True))
+
+
+def without_the_graph(critic, real, fake):  # noqa: ANN001, ANN201
+    x = _interpolates(real, fake, torch.rand(real.shape[0], *([1] * (real.dim() - 1))))
+    (gradients,) = torch.autograd.grad(critic(x).sum(), x)
+    return (gradients.flatten(1).norm(dim=1) - 1).pow(2).mean()
+
+
+@pytest.mark.parametrize("wrong, case", [
+    (batch_wide_norm, r"per-sample gradient norms.*expected 4\.0, obtained 121\.0"),
+    (normal_alpha, r"alpha ~ U\[0, 1\]"),
+    (one_alpha_per_batch, r"alpha is drawn per sample"),
+    (at_real_points, r"alpha ~ U\[0, 1\].*expected 0\.333333, obtained 1\.0"),
+    (without_the_graph, r"the penalty trains the critic"),
+])
+def test_a_wrong_gradient_penalty_fails_naming_the_case(wrong, case: str) -> None:  # noqa: ANN001
+    with pytest.raises(ExerciseFailed, match=case):
+        check("gradient_penalty", wrong, verbose=False)
+
+
+@pytest.mark.parametrize("name, wrong, case", [
+    ("reparameterize", lambda m, v: m + torch.randn_like(m) * torch.exp(v), r"standard deviations \[2, 0\.5\].*sds \[4\.0"),
+    ("reparameterize", lambda m, v: torch.normal(m.detach(), torch.exp(0.5 * v.detach())), r"gradients flow to mean"),
+    ("kl_divergence", lambda m, v: -0.5 * torch.mean(1 + v - m**2 - v.exp()), r"summed over the batch, not averaged"),
+    ("discriminator_loss", lambda r, f: (F.binary_cross_entropy_with_logits(r, torch.ones_like(r), reduction="sum")
+                                         + F.binary_cross_entropy_with_logits(f, torch.zeros_like(f), reduction="sum"),
+                                         torch.tensor(0.0)), r"D guesses"),
+    ("generator_loss", lambda f: torch.log(1 - torch.sigmoid(f)).mean(), r"non-saturating"),
+    ("critic_loss", lambda r, f: (r.mean() - f.mean(), r.mean() - f.mean()), r"expected emd .* loss = -2\.5, obtained emd 2\.5, loss 2\.5"),
+])
+def test_other_classic_mistakes_fail_naming_the_case(name: str, wrong, case: str) -> None:  # noqa: ANN001
+    with pytest.raises(ExerciseFailed, match=case):
+        check(name, wrong, verbose=False)
+
+
+def test_an_error_inside_the_learners_function_is_reported_as_the_cases_result() -> None:
+    with pytest.raises(ExerciseFailed, match=r"obtained TypeError"):
+        check("kl_divergence", lambda mean: mean, verbose=False)
+
+
+def test_a_stub_says_not_implemented_and_falls_back_to_gencore(capsys: pytest.CaptureFixture) -> None:
+    def stub(mean, log_var):  # noqa: ANN001, ANN202
+        raise NotImplementedError("your code here")
+
+    assert check("reparameterize", stub) is reference("reparameterize")
+    assert "reparameterize: not implemented yet" in capsys.readouterr().out
+
+
+def test_the_trainer_trains_with_the_learners_function(fixture_root: Path) -> None:
+    config = TrainConfig(model="vae", dataset="mnist", latent_dim=4, epochs=1, batch_size=32, width=8, subset=256,
+                         data_root=str(fixture_root), device="cpu", eval_every=0)
+    same = lambda mean, log_var: losses.kl_divergence(mean, log_var)  # noqa: E731 - gencore's maths, the learner's object
+    doubled = lambda mean, log_var: 2 * losses.kl_divergence(mean, log_var)  # noqa: E731
+    plain, own, other = (Trainer(config, progress=False, overrides=o).fit().history[0]
+                         for o in (None, {"kl_divergence": same}, {"kl_divergence": doubled}))
+    assert own == plain  # the same function, the same numbers
+    assert other["train_total"] == pytest.approx(other["train_mse"] + other["train_kl"], rel=1e-6)  # the step used it
+    assert other["train_kl"] != plain["train_kl"]
+
+
+def test_the_course_shows_gencores_own_source() -> None:
+    source = show(losses.gradient_penalty)
+    assert isinstance(source, Source) and source.path == Path("gencore/losses.py")
+    assert "create_graph=True" in source.source and "create_graph=True" in repr(source)
+    assert "<span" in source._repr_html_() and "gencore/losses.py" in source._repr_html_()
+
+
+def test_student_source_keeps_signature_and_docstring_and_stubs_the_body() -> None:
+    solution = 'import torch\n\n\ndef f(x):\n    """Doc."""\n    y = x + 1  # work\n    return y\n\n\ndef g(a,\n      b):\n    return a\n'
+    stubbed = student_source(solution)
+    assert stubbed.startswith("import torch") and 'def f(x):\n    """Doc."""\n    raise NotImplementedError' in stubbed
+    assert "def g(a,\n      b):\n    raise NotImplementedError" in stubbed and "y = x + 1" not in stubbed
+    namespace: dict = {}
+    exec(stubbed, namespace)  # still valid Python
+    with pytest.raises(NotImplementedError):
+        namespace["f"](1)
