@@ -6,8 +6,13 @@ For each model x dataset, in the same run:
 - images/s of the textbook loop with the same model and batch size: a torchvision dataset
   with per-item ``ToTensor`` and ``Normalize``, a ``DataLoader``, a default Adam and a
   ``.item()`` per step for the running loss;
-- the FLOP rate reached, as a fraction of this machine's float32 matmul peak, measured here;
+- the FLOP rate reached, as a fraction of this machine's peak in the same precision, measured
+  here as the faster of a large matrix product and a large channels-last convolution (oneDNN's
+  convolutions can run 2.5x faster than a float32 matmul on AMD CPUs, so a matmul alone is no peak);
 - the peak resident memory of the kit's run.
+
+Where the hardware computes bfloat16 natively (AVX512-BF16 or AMX, or a GPU), the GAN and
+WGAN-GP are measured in both fp32 and bf16 autocast.
 
 Every measurement runs in its own forked process, so one run's memory does not count
 towards another's.
@@ -39,10 +44,12 @@ from .errors import GencoreError
 class BenchRecord:
     model: str
     dataset: str
+    precision: str  # fp32, or bf16 autocast for the kit's step (the textbook loop is always fp32)
     images_per_s: float  # the kit's training path, median of the timed windows
     baseline_images_per_s: float  # the textbook loop, same model and batch size
     speedup: float  # images_per_s / baseline_images_per_s
-    flops_fraction: float  # achieved model FLOP/s over the measured matmul peak
+    flops_fraction: float  # achieved model FLOP/s over the measured peak of the same precision
+    peak_source: str  # which measurement gave that peak: "matmul" or "conv"
     peak_rss_mb: float  # peak resident memory of the kit's run
     batch_size: int
     width: int
@@ -66,47 +73,71 @@ def run_bench(
     quick: bool = False,
     models: tuple[str, ...] = ("vae", "gan", "wgan-gp"),
     datasets: tuple[str, ...] = ("mnist", "cifar10"),
+    precisions: tuple[str, ...] | None = None,
     log: Callable[[str], None] = print,
 ) -> tuple[list[BenchRecord], dict[str, Any]]:
-    """Measure every model x dataset; returns the records and the machine description."""
+    """Measure every model x dataset (x precision); returns the records and the machine description.
+    ``precisions`` None: fp32, and bf16 too where the CPU has it natively."""
+    from .runtime import cpu_flags, machine_name
+    from .steps import native_bf16
+
     plan = QUICK if quick else BenchPlan()
-    peak = _in_child(_matmul_peak_flops)
+    if precisions is None:
+        precisions = ("fp32", "bf16") if native_bf16(torch.device("cpu")) else ("fp32",)
+    peaks = {precision: _in_child(peak_flops, precision) for precision in precisions}
+    flags = cpu_flags()
     machine = {
-        "cpu": platform.processor() or platform.machine(),
+        "cpu": machine_name("cpu"),
         "cores": os.cpu_count(),
         "threads": torch.get_num_threads(),
         "torch": torch.__version__,
         "device": "cpu",
-        "matmul_peak_gflops": round(peak / 1e9, 1),
+        "flags": {flag: flag in flags for flag in CPU_FLAGS},
+        "peak_gflops": {p: {k: round(v / 1e9, 1) if isinstance(v, float) else v for k, v in peak.items()}
+                        for p, peak in peaks.items()},
+        "matmul_peak_gflops": round(peaks["fp32"]["matmul"] / 1e9, 1) if "fp32" in peaks else None,
     }
-    log(f"machine: {machine}")
+    log(f"machine: {machine['cpu']}, torch {machine['torch']}; "
+        + ", ".join(f"{flag} {'yes' if present else 'no'}" for flag, present in machine["flags"].items()))
+    for precision, peak in peaks.items():
+        log(f"{precision} peak: {peak['flops'] / 1e9:.0f} GFLOP/s from the {peak['source']} "
+            f"(matmul {peak['matmul'] / 1e9:.0f}, conv {peak['conv'] / 1e9:.0f})")
     records = []
     for dataset in datasets:
         for model in models:
             config = TrainConfig(model=model, dataset=dataset, latent_dim=64, epochs=1, width=plan.width,
                                  data_root=data_root, device="cpu")
-            ours = _in_child(_time_gencore, config, plan)
             baseline = _in_child(_time_textbook, config, plan)
-            record = BenchRecord(
-                model=model, dataset=dataset,
-                images_per_s=round(ours["images_per_s"], 1),
-                baseline_images_per_s=round(baseline["images_per_s"], 1),
-                speedup=round(ours["images_per_s"] / baseline["images_per_s"], 2),
-                flops_fraction=round(ours["flops_per_image"] * ours["images_per_s"] / peak, 3),
-                peak_rss_mb=round(ours["peak_rss_mb"], 1),
-                batch_size=config.batch_size, width=plan.width,
-                windows=plan.windows, steps_per_window=plan.steps_per_window,
-            )
-            log(format_row(record))
-            records.append(record)
+            for precision in precisions:
+                if precision not in config.family.precisions:
+                    continue
+                ours = _in_child(_time_gencore, TrainConfig.from_dict({**config.to_dict(), "precision": precision}), plan)
+                peak = peaks[precision]
+                record = BenchRecord(
+                    model=model, dataset=dataset, precision=precision,
+                    images_per_s=round(ours["images_per_s"], 1),
+                    baseline_images_per_s=round(baseline["images_per_s"], 1),
+                    speedup=round(ours["images_per_s"] / baseline["images_per_s"], 2),
+                    flops_fraction=round(ours["flops_per_image"] * ours["images_per_s"] / peak["flops"], 3),
+                    peak_source=peak["source"],
+                    peak_rss_mb=round(ours["peak_rss_mb"], 1),
+                    batch_size=config.batch_size, width=plan.width,
+                    windows=plan.windows, steps_per_window=plan.steps_per_window,
+                )
+                log(format_row(record))
+                records.append(record)
     return records, machine
 
 
-HEADER = f"{'model':8} {'dataset':8} {'images/s':>9} {'textbook':>9} {'speedup':>8} {'FLOP frac':>9} {'peak MB':>8}"
+CPU_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16")  # what decides the speed of fp32 and bf16 training
+
+
+HEADER = (f"{'model':8} {'dataset':8} {'prec':5} {'images/s':>9} {'textbook':>9} {'speedup':>8} {'FLOP frac':>9} "
+          f"{'peak MB':>8}")
 
 
 def format_row(r: BenchRecord) -> str:
-    return (f"{r.model:8} {r.dataset:8} {r.images_per_s:9.1f} {r.baseline_images_per_s:9.1f} "
+    return (f"{r.model:8} {r.dataset:8} {r.precision:5} {r.images_per_s:9.1f} {r.baseline_images_per_s:9.1f} "
             f"{r.speedup:7.2f}x {r.flops_fraction:9.3f} {r.peak_rss_mb:8.0f}")
 
 
@@ -139,15 +170,29 @@ def _child_main(queue: Any, fn: Callable[..., Any], args: tuple) -> None:
         queue.put((False, f"{type(error).__name__}: {error}"))
 
 
-def _matmul_peak_flops(n: int = 2048, repeats: int = 5) -> float:
-    """This machine's float32 matmul rate (FLOP/s), the median of several timed products."""
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    a @ b  # warm-up
+def peak_flops(precision: str = "fp32", repeats: int = 5) -> dict[str, Any]:
+    """This machine's peak FLOP/s in a precision: the faster of a large matrix product and a large
+    3x3 convolution in channels_last (which oneDNN runs with its own kernels), each the median
+    of several timed runs after a warm-up. Returns the peak, its source and both rates."""
+    dtype = torch.bfloat16 if precision == "bf16" else torch.float32
+    n = 2048
+    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
+    matmul = _median_rate(lambda: a @ b, 2 * n**3, repeats)
+    conv = torch.nn.Conv2d(256, 256, 3, padding=1, bias=False).to(dtype=dtype, memory_format=torch.channels_last)
+    x = torch.randn(32, 256, 32, 32, dtype=dtype).contiguous(memory_format=torch.channels_last)
+    with torch.no_grad():
+        convolution = _median_rate(lambda: conv(x), 2 * 32 * 32 * 32 * 256 * 256 * 9, repeats)
+    source = "conv" if convolution > matmul else "matmul"
+    return {"flops": max(matmul, convolution), "source": source, "matmul": matmul, "conv": convolution}
+
+
+def _median_rate(fn: Callable[[], Any], flops: float, repeats: int) -> float:
+    fn()  # warm-up: kernel choice, caches
     rates = []
     for _ in range(repeats):
         start = time.perf_counter()
-        a @ b
-        rates.append(2 * n**3 / (time.perf_counter() - start))
+        fn()
+        rates.append(flops / (time.perf_counter() - start))
     return statistics.median(rates)
 
 

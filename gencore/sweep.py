@@ -25,6 +25,7 @@ import os
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -99,13 +100,38 @@ def notebook_parameters(spec: RunSpec, settings: SweepSettings) -> dict[str, Any
     rate and batch size (the GAN notebooks' own default is the paper's lr), then ``--param`` values."""
     results = Path(settings.results_dir)
     seed_settings = TrainConfig(model=spec.model, dataset=spec.dataset)
-    return {
+    parameters = {
         "lr": seed_settings.lr, "batch_size": seed_settings.batch_size,
         "dataset": spec.dataset, "latent_dim": spec.latent_dim, "epochs": spec.epochs, "seed": spec.seed,
         "subset": spec.subset, "data_root": settings.data_root, "runs_dir": str((results / "runs").resolve()),
         "eval_samples": settings.eval_samples, "result_json": str((results / spec.name / RESULT_NAME).resolve()),
+        "exercise_epochs": 0,  # a sweep measures the study, not the learner's exercises
         **dict(spec.parameters),
     }
+    declared = notebook_parameter_names(Path(settings.notebooks_dir) / NOTEBOOKS[(spec.model, spec.dataset)])
+    return {name: value for name, value in parameters.items() if name in declared}
+
+
+def check_parameters(specs: list[RunSpec], settings: SweepSettings) -> None:
+    """Refuse, before anything runs, a --param that a run's notebook does not declare."""
+    for spec in specs:
+        declared = notebook_parameter_names(Path(settings.notebooks_dir) / NOTEBOOKS[(spec.model, spec.dataset)])
+        unknown = sorted(set(dict(spec.parameters)) - declared)
+        if unknown:
+            raise GencoreError(f"the {spec.model} {spec.dataset} notebook has no parameter {', '.join(unknown)}: "
+                               f"choose among {', '.join(sorted(declared))}.")
+
+
+def notebook_parameter_names(path: Path) -> set[str]:
+    """The names the notebook's parameters cell declares (papermill's own reading of it)."""
+    return set(_declared(str(path), path.stat().st_mtime))
+
+
+@lru_cache(maxsize=16)
+def _declared(path: str, mtime: float) -> tuple[str, ...]:
+    import papermill
+
+    return tuple(papermill.inspect_notebook(path))
 
 
 def execute_run(spec: RunSpec, settings: SweepSettings) -> dict[str, Any]:
@@ -119,8 +145,9 @@ def execute_run(spec: RunSpec, settings: SweepSettings) -> dict[str, Any]:
     if done is not None:
         return {**done, "skipped": True}
     folder.mkdir(parents=True, exist_ok=True)
-    if settings.threads:
-        os.environ["OMP_NUM_THREADS"] = str(settings.threads)  # the kernel inherits it
+    threads = settings.threads or _dask_worker_threads()
+    if threads:
+        os.environ["OMP_NUM_THREADS"] = str(threads)  # the kernel inherits it
     notebook = Path(settings.notebooks_dir) / NOTEBOOKS[(spec.model, spec.dataset)]
     parameters = notebook_parameters(spec, settings)
     start = time.monotonic()
@@ -145,27 +172,53 @@ def execute_run(spec: RunSpec, settings: SweepSettings) -> dict[str, Any]:
     return result
 
 
-def run_sweep(specs: list[RunSpec], settings: SweepSettings, jobs: int = 1, log=print) -> list[dict[str, Any]]:  # noqa: ANN001
+EXECUTORS = ("local", "dask")
+
+
+def _dask_worker_threads() -> int | None:
+    """Inside a Dask worker: this machine's cores shared among the worker's task slots; else None."""
+    try:
+        from distributed import get_worker
+
+        worker = get_worker()
+    except (ImportError, ValueError):  # not a Dask worker
+        return None
+    slots = getattr(getattr(worker, "state", worker), "nthreads", 1) or 1
+    return max(1, (os.cpu_count() or 1) // slots)
+
+
+def run_sweep(specs: list[RunSpec], settings: SweepSettings, jobs: int = 1, log=print,  # noqa: ANN001
+              executor: str = "local", scheduler: str | None = None) -> list[dict[str, Any]]:
     """Execute every run (finished ones are skipped), ``jobs`` at a time, then write the table
-    and figures. Returns one record per run: its result, or what made it fail."""
+    and figures. Returns one record per run: its result, or what made it fail.
+
+    ``executor``: "local" (this machine: in turn, or a process pool of ``jobs``) or "dask" (Dask
+    tasks on the cluster at ``scheduler``, or on a LocalCluster of ``jobs`` workers when None).
+    Each run is the same call of ``execute_run`` either way, so skipping, resuming and failures
+    behave the same."""
+    if executor not in EXECUTORS:
+        raise GencoreError(f"unknown executor {executor!r}: choose one of {', '.join(EXECUTORS)}.")
+    check_parameters(specs, settings)
     Path(settings.results_dir).mkdir(parents=True, exist_ok=True)
-    if jobs > 1 and settings.threads is None:
+    if (jobs > 1 or (executor == "dask" and not scheduler)) and settings.threads is None:
+        # Runs at once share this machine's cores; a remote cluster's workers share their own (execute_run).
         settings = SweepSettings(**{**asdict(settings), "threads": max(1, (os.cpu_count() or 1) // jobs)})
     results: list[dict[str, Any]] = []
-    if jobs <= 1:
+    report = lambda result: (results.append(result), log(f"[{len(results)}/{len(specs)}] {_one_line(result)}"))  # noqa: E731
+    if executor == "dask":
+        for result in _dask_results(specs, settings, jobs, scheduler):
+            report(result)
+    elif jobs <= 1:
         for index, spec in enumerate(specs, 1):
             log(f"[{index}/{len(specs)}] {spec.name} ...")
-            results.append(execute_run(spec, settings))
-            log(f"[{index}/{len(specs)}] {_one_line(results[-1])}")
+            report(execute_run(spec, settings))
     else:
         import multiprocessing
 
         # spawn: fresh workers, nothing inherited from a parent that already started torch's threads
         with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = {pool.submit(execute_run, spec, settings): spec for spec in specs}
-            for index, future in enumerate(as_completed(futures), 1):
-                results.append(future.result())
-                log(f"[{index}/{len(specs)}] {_one_line(results[-1])}")
+            for future in as_completed([pool.submit(execute_run, spec, settings) for spec in specs]):
+                report(future.result())
     rows = collect(settings.results_dir)
     write_tables(settings.results_dir, rows)
     for model, dataset in sorted({(r["model"], r["dataset"]) for r in rows}):
@@ -175,6 +228,28 @@ def run_sweep(specs: list[RunSpec], settings: SweepSettings, jobs: int = 1, log=
     if failed:
         log(f"{len(failed)} run(s) failed; see failed.json and notebook.ipynb in their folders. Run the sweep again to retry them.")
     return results
+
+
+def _dask_results(specs: list[RunSpec], settings: SweepSettings, jobs: int, scheduler: str | None):  # noqa: ANN202
+    """Each run as a Dask task (pure=False: a rerun really reruns), yielded as they finish. Without
+    a scheduler address, a LocalCluster of ``jobs`` single-threaded worker processes."""
+    try:
+        from dask.distributed import Client, LocalCluster, as_completed as completed
+    except ImportError:
+        raise GencoreError("--executor dask needs dask and distributed: pip install 'dask[distributed]'.") from None
+    cluster = None if scheduler else LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
+                                                   dashboard_address=None)
+    try:
+        with Client(scheduler or cluster) as client:
+            futures = client.map(execute_run, specs, settings=settings, pure=False)
+            for _future, result in completed(futures, with_results=True):
+                yield result
+    except OSError as error:  # no scheduler at that address
+        raise GencoreError(f"cannot reach the Dask scheduler {scheduler} ({error}): check the address, or leave "
+                           "--scheduler out to run a local cluster.") from None
+    finally:
+        if cluster is not None:
+            cluster.close()
 
 
 def _one_line(result: dict[str, Any]) -> str:

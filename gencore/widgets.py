@@ -31,7 +31,8 @@ def figure_png(figure: Any) -> bytes:
 
 
 class TrainingPanel:
-    """``TrainingPanel(config, runs_dir)`` then display it (or call ``.show()``)."""
+    """``TrainingPanel(config, runs_dir)`` then display it (or call ``.show()``). Before the first
+    Train it shows the finished run of ``config`` (the one the notebook's Run All trained), if any."""
 
     def __init__(self, config: TrainConfig, runs_dir: str | Path = "runs") -> None:
         self.base_config = config
@@ -39,27 +40,34 @@ class TrainingPanel:
         self.trainer: Trainer | None = None
         self.thread: threading.Thread | None = None
         self.latent = w.Combobox(value=str(config.latent_dim), options=["2", "64", "512"], description="latent size",
-                                 ensure_option=False, placeholder="2, 64, 512 or any size")
-        self.epochs = w.BoundedIntText(value=config.epochs, min=1, max=10_000, description="epochs")
-        self.train_button = w.Button(description="Train", button_style="success", icon="play")
-        self.stop_button = w.Button(description="Stop", button_style="danger", icon="stop", disabled=True)
+                                 ensure_option=False, placeholder="2, 64, 512 or any size", layout=w.Layout(width="240px"))
+        self.epochs = w.BoundedIntText(value=config.epochs, min=1, max=10_000, description="epochs",
+                                       layout=w.Layout(width="180px"))
+        self.train_button = w.Button(description="Train", button_style="success", icon="play", layout=w.Layout(width="auto"))
+        self.stop_button = w.Button(description="Stop", button_style="danger", icon="stop", disabled=True,
+                                    layout=w.Layout(width="auto"))
         self.status = w.HTML(value="Choose a latent size and a number of epochs, then press Train.")
-        self.losses = w.Image(format="png", layout=w.Layout(max_width="900px"))
-        self.samples = w.Image(format="png", layout=w.Layout(max_width="420px"))
-        self.runs = w.SelectMultiple(description="runs", rows=6, layout=w.Layout(width="520px"))
-        self.compare_button = w.Button(description="Compare selected", icon="columns")
+        # Images scale down with the notebook's width and keep their aspect ratio; hidden until they have content.
+        self.losses = w.Image(format="png", layout=w.Layout(flex="1 1 520px", max_width="900px", width="100%",
+                                                            height="auto", object_fit="contain", display="none"))
+        self.samples = w.Image(format="png", layout=w.Layout(flex="0 1 320px", max_width="320px", width="100%",
+                                                             height="auto", object_fit="contain", display="none"))
+        self.runs = w.SelectMultiple(description="runs", rows=6, layout=w.Layout(flex="1 1 420px", max_width="640px"))
+        self.compare_button = w.Button(description="Compare selected", icon="columns", layout=w.Layout(width="auto"))
         self.comparison = w.HTML()
         self.train_button.on_click(self._on_train)
         self.stop_button.on_click(self._on_stop)
         self.compare_button.on_click(self._on_compare)
         self.refresh_runs()
+        wrap = w.Layout(display="flex", flex_flow="row wrap", align_items="flex-start", width="100%")
         self.widget = w.VBox([
-            w.HBox([self.latent, self.epochs, self.train_button, self.stop_button]),
+            w.HBox([self.latent, self.epochs, self.train_button, self.stop_button], layout=wrap),
             self.status,
-            w.HBox([self.losses, self.samples]),
-            w.HBox([self.runs, self.compare_button]),
+            w.Box([self.losses, self.samples], layout=wrap),
+            w.HBox([self.runs, self.compare_button], layout=wrap),
             self.comparison,
-        ])
+        ], layout=w.Layout(width="100%"))
+        self._show_finished_run(self.runs_dir / run_name(config))
 
     # ------------------------------------------------------------------ display
 
@@ -97,13 +105,13 @@ class TrainingPanel:
         try:
             if trainer.finished:
                 self._update_views(trainer)
-                self.status.value = f"Loaded the finished run {trainer.run_dir.name}: nothing to train. {_last_epoch(trainer)}"
+                self.status.value = f"Loaded the finished run {trainer.run_dir.name}: nothing to train. {_summary(trainer)}"
             else:
                 self.status.value = f"Training {trainer.run_dir.name} ..."
                 result = trainer.fit()
                 self._update_views(trainer)
-                self.status.value = (f"{result.status}: {result.epochs_done}/{trainer.config.epochs} epochs, saved in "
-                                     f"{trainer.run_dir}. {_last_epoch(trainer)}")
+                self.status.value = (f"{result.status}: {result.epochs_done}/{_epochs(trainer.config.epochs)} in "
+                                     f"{trainer.run_dir}. {_summary(trainer)}")
         except Exception as error:  # shown in the panel: a thread's exception would vanish
             self.status.value = f"<b>Training failed:</b> {html.escape(str(error))}"
         finally:
@@ -121,15 +129,32 @@ class TrainingPanel:
             self.thread.join(timeout)
 
     def _show_progress(self, trainer: Trainer) -> None:
-        """After each epoch: new loss curves and samples, and the epoch's numbers."""
+        """After each epoch: new loss curves and samples, and the epoch's numbers (while no Stop is pending)."""
         self._update_views(trainer)
-        self.status.value = f"epoch {trainer.epoch}/{trainer.config.epochs}. {_last_epoch(trainer)}"
+        if not trainer._stop.is_set():
+            self.status.value = f"epoch {trainer.epoch}/{trainer.config.epochs}: {_summary(trainer)}"
 
     def _update_views(self, trainer: Trainer) -> None:
         figures = run_figures(trainer, ("losses", "samples"))
         if "losses" in figures:
-            self.losses.value = figure_png(figures["losses"])
-        self.samples.value = figure_png(figures["samples"])
+            self._set_image(self.losses, figure_png(figures["losses"]))
+        self._set_image(self.samples, figure_png(figures["samples"]))
+
+    def _show_finished_run(self, folder: Path) -> None:
+        """The run already in ``folder`` (read from its PNGs: nothing is loaded or trained)."""
+        info = read_json(folder / "run.json")
+        if info.get("status") != "finished":
+            return
+        for image, name in ((self.losses, "losses.png"), (self.samples, "samples.png")):
+            if (folder / name).exists():
+                self._set_image(image, (folder / name).read_bytes())
+        self.status.value = (f"Showing the finished run {folder.name} ({_epochs(info.get('epochs_done'))}). "
+                             "Choose a latent size and a number of epochs, then press Train.")
+
+    @staticmethod
+    def _set_image(image: w.Image, png: bytes) -> None:
+        image.value = png
+        image.layout.display = "block"
 
     # ------------------------------------------------------------------ runs
 
@@ -139,7 +164,7 @@ class TrainingPanel:
         for folder in sorted(self.runs_dir.glob(f"{self.base_config.model}-{self.base_config.dataset}-*")):
             info = read_json(folder / "run.json")
             if info:
-                options.append((f"{folder.name} ({info.get('status')}, {info.get('epochs_done')} epochs)", str(folder)))
+                options.append((f"{folder.name} ({info.get('status')}, {_epochs(info.get('epochs_done'))})", str(folder)))
         self.runs.options = options
 
     def _on_compare(self, _button: Any = None) -> None:
@@ -155,28 +180,41 @@ def png_html(path: Path, width: int) -> str:
     return f'<img src="data:image/png;base64,{base64.b64encode(path.read_bytes()).decode()}" width="{width}">'
 
 
-def _last_epoch(trainer: Trainer) -> str:
+def _epochs(count: Any) -> str:
+    return f"{count} epoch" + ("" if count == 1 else "s")
+
+
+def _summary(trainer: Trainer) -> str:
+    """The last epoch's main numbers, named, and the training speed."""
     if not trainer.history:
         return ""
-    numbers = ", ".join(f"{k} {v:.4g}" for k, v in trainer.history[-1].items() if k != "epoch")
-    return f"Last epoch: {html.escape(numbers)}"
+    row = trainer.history[-1]
+    names = [n for n in trainer.family.metrics[:3] + ("test_total", "fd", "classes_covered") if n in row]
+    numbers = ", ".join(f"{name} {row[name]:.4g}" for name in names)
+    speed = trainer.images_per_second()
+    return html.escape(numbers + (f"; {speed:,.0f} images/s" if speed else ""))
 
 
 def compare_runs_html(run_dirs: list[Path]) -> str:
-    """A table of the runs side by side: settings, last-epoch numbers, time, sample grid."""
+    """The runs side by side, one column each: settings, time, the last epoch's numbers (a blank
+    where a run lacks one) and the sample grid."""
     if not run_dirs:
         return "<i>Select one or more runs to compare.</i>"
-    cells = []
+    runs = []
     for folder in run_dirs:
         config, info = read_json(folder / "config.json"), read_json(folder / "run.json")
-        numbers = "<br>".join(f"{k}: {v:.4g}" for k, v in last_history_row(folder).items() if k != "epoch")
-        image = png_html(folder / "samples.png", 260)
-        cells.append(
-            f"<td style='vertical-align:top;padding:6px'><b>latent {config.get('latent_dim')}, "
-            f"{info.get('epochs_done')} epochs</b><br>{info.get('seconds', '?')} s on {html.escape(str(info.get('device')))}"
-            f"<br>{numbers}<br>{image}</td>"
-        )
-    return "<table><tr>" + "".join(cells) + "</tr></table>"
+        runs.append((folder, config, info, {k: v for k, v in last_history_row(folder).items() if k != "epoch"}))
+    names = list(dict.fromkeys(name for *_, numbers in runs for name in numbers))
+    cell = "style='padding:2px 10px;text-align:right;vertical-align:top'"
+    head = "".join(f"<th {cell}>latent {c.get('latent_dim')}, {_epochs(i.get('epochs_done'))}</th>" for _, c, i, _ in runs)
+    time_row = "".join(f"<td {cell}>{i.get('seconds', '?')} s, {html.escape(str(i.get('device')))}</td>" for _, _, i, _ in runs)
+    rows = [f"<tr><th></th>{head}</tr>", f"<tr><td>training time</td>{time_row}</tr>"]
+    for name in names:
+        values = "".join(f"<td {cell}>{n[name]:.4g}</td>" if name in n else f"<td {cell}></td>" for *_, n in runs)
+        rows.append(f"<tr><td>{html.escape(name)}</td>{values}</tr>")
+    images = "".join(f"<td {cell}>{png_html(folder / 'samples.png', 240)}</td>" for folder, *_ in runs)
+    rows.append(f"<tr><td>samples</td>{images}</tr>")
+    return "<table style='border-collapse:collapse'>" + "".join(rows) + "</table>"
 
 
 class ResultsBrowser:

@@ -123,3 +123,24 @@ def test_results_browser_compares_the_selected_runs(sweep_results: Path) -> None
     browser.runs.value = tuple(r["name"] for r in rows)
     browser.compare.click()
     assert browser.comparison.value.count("<td") == 2 and browser.comparison.value.count("data:image/png") == 2
+
+
+def test_a_sweep_on_a_dask_cluster_gives_the_local_executors_table(sweep_results: Path, tmp_path: Path, data_root: Path,
+                                                                     classifier_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Four runs as Dask tasks on a 2-worker LocalCluster: the two that the local executor also ran
+    (sweep_results) have the same numbers; timings differ, as they do between any two runs."""
+    monkeypatch.setenv("GENCORE_CLASSIFIERS", str(classifier_cache))
+    out = tmp_path / "dask"
+    result = _sweep(out, data_root, "--seeds", "0", "1", "--executor", "dask", "--jobs", "2")
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    dask_rows = {r["name"]: r for r in read_table(out)}
+    assert len(dask_rows) == 4 and all(r["status"] == "finished" for r in dask_rows.values())
+    timing = {"train_seconds", "wall_seconds", "images_per_s", "run_dir", "device", "inception_note"}  # and paths
+    for local in read_table(sweep_results):
+        assert {k: v for k, v in local.items() if k not in timing} == \
+            {k: v for k, v in dask_rows[local["name"]].items() if k not in timing}, local["name"]
+
+
+def test_a_sweep_refuses_a_parameter_its_notebooks_do_not_have(tmp_path: Path, data_root: Path) -> None:
+    result = _sweep(tmp_path / "r", data_root, "--param", "widht=32")
+    assert result.returncode == 2 and "has no parameter widht" in result.stderr and result.stderr.count("\n") == 1
