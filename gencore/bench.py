@@ -104,6 +104,7 @@ def run_bench(
             f"(matmul {peak['matmul'] / 1e9:.0f}, conv {peak['conv'] / 1e9:.0f})")
     records = []
     for dataset in datasets:
+        _in_child(_find_data, dataset, data_root)  # the files both loops read: found, or one clear message
         for model in models:
             config = TrainConfig(model=model, dataset=dataset, latent_dim=64, epochs=1, width=plan.width,
                                  data_root=data_root, device="cpu")
@@ -151,7 +152,8 @@ def write_json(path: str | os.PathLike, records: list[BenchRecord], machine: dic
 
 def _in_child(fn: Callable[..., Any], *args: Any) -> Any:
     """Run fn in a forked process and return its result, so each measurement has its own
-    memory peak and no state (threads, allocator caches) leaks between them."""
+    memory peak and no state (threads, allocator caches) leaks between them. The parent does no
+    torch work of its own: a fork after OpenMP has started can hang."""
     context = multiprocessing.get_context("fork")
     queue = context.Queue()
     process = context.Process(target=_child_main, args=(queue, fn, args))
@@ -159,15 +161,23 @@ def _in_child(fn: Callable[..., Any], *args: Any) -> Any:
     ok, value = queue.get()
     process.join()
     if not ok:
-        raise GencoreError(f"benchmark step {fn.__name__} failed: {value}")
+        raise GencoreError(value)
     return value
+
+
+def _find_data(dataset: str, data_root: str | None) -> None:
+    from .data import load_dataset
+
+    load_dataset(dataset, "train", data_root, subset=10)
 
 
 def _child_main(queue: Any, fn: Callable[..., Any], args: tuple) -> None:
     try:
         queue.put((True, fn(*args)))
+    except GencoreError as error:  # already one clear line
+        queue.put((False, str(error)))
     except BaseException as error:  # reported by the parent as one line
-        queue.put((False, f"{type(error).__name__}: {error}"))
+        queue.put((False, f"benchmark step {fn.__name__} failed: {type(error).__name__}: {error}"))
 
 
 def peak_flops(precision: str = "fp32", repeats: int = 5) -> dict[str, Any]:

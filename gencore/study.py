@@ -90,6 +90,9 @@ def run_study(out: str | Path, runs_dir: str | Path, configs: list[TrainConfig],
         log(f"[{index}/{len(configs)}] {run_name(config)}: width {config.width}, lr {config.lr:g}, batch {config.batch_size}")
         trainer = train_or_load(config, runs_dir, progress=progress,
                                 callbacks={"on_epoch_end": [KeepEpochs(e for e in keep if e < config.epochs)]})
+        if not trainer.finished:  # stopped (Ctrl-C, SIGTERM): what is done is kept, and a rerun resumes
+            log(f"stopped in epoch {trainer.epoch + 1} of {run_name(config)}; run the same command again to resume.")
+            break
         folder = out / run_name(config)
         folder.mkdir(exist_ok=True)
         for epochs in keep:
