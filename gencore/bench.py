@@ -14,7 +14,7 @@ For each model x dataset, in the same run:
 Where the hardware computes bfloat16 natively (AVX512-BF16 or AMX, or a GPU), the GAN and
 WGAN-GP are measured in both fp32 and bf16 autocast.
 
-Every measurement runs in its own forked process, so one run's memory does not count
+Every measurement runs in its own child process, so one run's memory does not count
 towards another's.
 """
 
@@ -30,6 +30,7 @@ import statistics
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from queue import Empty
 from typing import Any, Callable
 
 import torch
@@ -151,14 +152,24 @@ def write_json(path: str | os.PathLike, records: list[BenchRecord], machine: dic
 
 
 def _in_child(fn: Callable[..., Any], *args: Any) -> Any:
-    """Run fn in a forked process and return its result, so each measurement has its own
-    memory peak and no state (threads, allocator caches) leaks between them. The parent does no
-    torch work of its own: a fork after OpenMP has started can hang."""
-    context = multiprocessing.get_context("fork")
+    """Run fn in a child process and return its result, so each measurement has its own
+    memory peak and no state (threads, allocator caches) leaks between them. Children come from
+    a fork server that has imported torch but never run it: a plain fork of a parent whose
+    OpenMP threads have started can hang (it did under pytest), and a spawn re-imports torch
+    each time."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["gencore.bench"])
     queue = context.Queue()
     process = context.Process(target=_child_main, args=(queue, fn, args))
     process.start()
-    ok, value = queue.get()
+    while True:
+        try:
+            ok, value = queue.get(timeout=2)
+            break
+        except Empty:
+            if not process.is_alive():  # died without a word (killed, out of memory, a crash in C)
+                raise GencoreError(f"benchmark step {fn.__name__} ended without a result "
+                                   f"(exit code {process.exitcode}); nothing was measured for it") from None
     process.join()
     if not ok:
         raise GencoreError(value)
@@ -180,30 +191,32 @@ def _child_main(queue: Any, fn: Callable[..., Any], args: tuple) -> None:
         queue.put((False, f"benchmark step {fn.__name__} failed: {type(error).__name__}: {error}"))
 
 
-def peak_flops(precision: str = "fp32", repeats: int = 5) -> dict[str, Any]:
+def peak_flops(precision: str = "fp32", repeats: int = 10) -> dict[str, Any]:
     """This machine's peak FLOP/s in a precision: the faster of a large matrix product and a large
-    3x3 convolution in channels_last (which oneDNN runs with its own kernels), each the median
+    3x3 convolution in channels_last (which oneDNN runs with its own kernels), each the best
     of several timed runs after a warm-up. Returns the peak, its source and both rates."""
     dtype = torch.bfloat16 if precision == "bf16" else torch.float32
     n = 2048
     a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
-    matmul = _median_rate(lambda: a @ b, 2 * n**3, repeats)
+    matmul = _best_rate(lambda: a @ b, 2 * n**3, repeats)
     conv = torch.nn.Conv2d(256, 256, 3, padding=1, bias=False).to(dtype=dtype, memory_format=torch.channels_last)
     x = torch.randn(32, 256, 32, 32, dtype=dtype).contiguous(memory_format=torch.channels_last)
     with torch.no_grad():
-        convolution = _median_rate(lambda: conv(x), 2 * 32 * 32 * 32 * 256 * 256 * 9, repeats)
+        convolution = _best_rate(lambda: conv(x), 2 * 32 * 32 * 32 * 256 * 256 * 9, repeats)
     source = "conv" if convolution > matmul else "matmul"
     return {"flops": max(matmul, convolution), "source": source, "matmul": matmul, "conv": convolution}
 
 
-def _median_rate(fn: Callable[[], Any], flops: float, repeats: int) -> float:
+def _best_rate(fn: Callable[[], Any], flops: float, repeats: int) -> float:
+    """The fastest of several timed runs: a peak is what the machine can reach, and anything else
+    running at the same time only ever makes a run slower (a median would let noise lower the peak)."""
     fn()  # warm-up: kernel choice, caches
     rates = []
     for _ in range(repeats):
         start = time.perf_counter()
         fn()
         rates.append(flops / (time.perf_counter() - start))
-    return statistics.median(rates)
+    return max(rates)
 
 
 def _window_rates(times: list[float], images_per_window: int, warmup: int) -> float:

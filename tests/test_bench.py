@@ -12,7 +12,8 @@ FIELDS = {"model", "dataset", "images_per_s", "baseline_images_per_s", "speedup"
 
 def test_bench_quick_writes_the_contract_fields(data_root: Path, tmp_path: Path, capsys) -> None:  # noqa: ANN001
     out = tmp_path / "b.json"
-    assert main(["bench", "--quick", "--models", "gan", "--datasets", "mnist", "--data-root", str(data_root), "--json", str(out)]) == 0
+    assert main(["bench", "--quick", "--models", "gan", "--datasets", "mnist", "--precisions", "fp32",
+                 "--data-root", str(data_root), "--json", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "speedup" in printed and "gan      mnist" in printed
     (record,) = json.loads(out.read_text())
@@ -56,3 +57,23 @@ def test_time_estimate_times_the_kits_steps_and_leaves_the_rng_alone() -> None:
     assert "wgan-gp  mnist" in format_estimates([estimate])
     with pytest.raises(GencoreError, match="steps must be at least 1"):
         estimate_training_time("cpu", steps=0)
+
+
+def test_bench_measures_the_real_peak_per_precision_and_never_exceeds_it(data_root: Path, tmp_path: Path) -> None:
+    import torch
+
+    from gencore.steps import native_bf16
+
+    precisions = ["fp32", "bf16"] if native_bf16(torch.device("cpu")) else ["fp32"]  # emulated bf16 is 20x slower
+    out = tmp_path / "b.json"
+    assert main(["bench", "--quick", "--models", "gan", "--datasets", "mnist", "--precisions", *precisions,
+                 "--data-root", str(data_root), "--json", str(out)]) == 0
+    records = json.loads(out.read_text())
+    assert [r["precision"] for r in records] == precisions
+    machine = records[0]["machine"]
+    assert set(machine["flags"]) == {"avx2", "avx512f", "avx512_bf16", "amx_bf16"}
+    for record in records:
+        peak = machine["peak_gflops"][record["precision"]]
+        assert record["peak_source"] == peak["source"] in ("matmul", "conv")
+        assert peak["flops"] == max(peak["matmul"], peak["conv"])
+        assert 0 < record["flops_fraction"] <= 1
