@@ -4,8 +4,9 @@ executed by running its course notebook through papermill, then one table and on
 A results folder holds:
     runs/                     the training runs (train-or-load: a finished one is never retrained)
     <run name>/notebook.ipynb the executed notebook, with every figure
-    <run name>/result.json    the run's parameters and final quality numbers; written last,
-                              so its presence means the run is finished (a restart skips it)
+    <run name>/notebook-result.json  what the notebook's last cell measured
+    <run name>/result.json    the run's parameters and final quality numbers; written by the sweep
+                              last, so its presence means the run is finished (a restart skips it)
     results.csv, results.md   one row per run
     grid-<model>-<dataset>.png  samples in a grid: rows latent size, columns epochs
 
@@ -40,6 +41,7 @@ NOTEBOOKS = {
     ("wgan-gp", "mnist"): "05_wgan_gp_mnist.ipynb", ("wgan-gp", "cifar10"): "06_wgan_gp_cifar10.ipynb",
 }
 RESULT_NAME = "result.json"
+NOTEBOOK_RESULT_NAME = "notebook-result.json"  # the notebook writes here; only the sweep writes RESULT_NAME
 # The table's columns, in order; a run's result.json may hold more.
 COLUMNS = ("model", "dataset", "latent_dim", "epochs", "seed", "subset", "fd", "classes_covered", "confidence",
            "neg_elbo_nats", "bits_per_dim", "train_seconds", "wall_seconds", "images_per_s", "device", "status", "name")
@@ -88,9 +90,9 @@ def plan(models: Iterable[str], datasets: Iterable[str], latent_dims: Iterable[i
     return specs
 
 
-def read_result(folder: Path) -> dict[str, Any] | None:
+def read_result(folder: Path, name: str = RESULT_NAME) -> dict[str, Any] | None:
     try:
-        return json.loads((folder / RESULT_NAME).read_text())
+        return json.loads((folder / name).read_text())
     except (OSError, ValueError):
         return None
 
@@ -104,7 +106,7 @@ def notebook_parameters(spec: RunSpec, settings: SweepSettings) -> dict[str, Any
         "lr": seed_settings.lr, "batch_size": seed_settings.batch_size,
         "dataset": spec.dataset, "latent_dim": spec.latent_dim, "epochs": spec.epochs, "seed": spec.seed,
         "subset": spec.subset, "data_root": settings.data_root, "runs_dir": str((results / "runs").resolve()),
-        "eval_samples": settings.eval_samples, "result_json": str((results / spec.name / RESULT_NAME).resolve()),
+        "eval_samples": settings.eval_samples, "result_json": str((results / spec.name / NOTEBOOK_RESULT_NAME).resolve()),
         "exercise_epochs": 0,  # a sweep measures the study, not the learner's exercises
         **dict(spec.parameters),
     }
@@ -145,6 +147,7 @@ def execute_run(spec: RunSpec, settings: SweepSettings) -> dict[str, Any]:
     if done is not None:
         return {**done, "skipped": True}
     folder.mkdir(parents=True, exist_ok=True)
+    (folder / NOTEBOOK_RESULT_NAME).unlink(missing_ok=True)  # left by a run killed before the sweep wrote its result
     threads = settings.threads or _dask_worker_threads()
     if threads:
         os.environ["OMP_NUM_THREADS"] = str(threads)  # the kernel inherits it
@@ -160,9 +163,9 @@ def execute_run(spec: RunSpec, settings: SweepSettings) -> dict[str, Any]:
                    "wall_seconds": round(time.monotonic() - start, 1)}
         write_json(folder / "failed.json", failure)
         return failure
-    result = read_result(folder)
+    result = read_result(folder, NOTEBOOK_RESULT_NAME)
     if result is None:
-        raise GencoreError(f"{notebook.name} finished without writing {folder / RESULT_NAME}: is it the kit's notebook?")
+        raise GencoreError(f"{notebook.name} finished without writing {folder / NOTEBOOK_RESULT_NAME}: is it the kit's notebook?")
     result = {**result, "name": spec.name, "wall_seconds": round(time.monotonic() - start, 1)}
     samples = Path(result.get("run_dir", "")) / "samples.png"
     if samples.is_file():  # a thumbnail beside the numbers: the table stays illustrated without checkpoints

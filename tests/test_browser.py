@@ -6,6 +6,7 @@ a new kernel. Screenshots are kept in $GENCORE_SCREENSHOTS (else the test's temp
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -204,11 +205,31 @@ def test_a_learner_runs_the_notebook_trains_stops_and_compares_in_the_panel(lab:
 
 def _shut_down_kernels(lab: dict) -> None:
     """As closing JupyterLab does: every kernel ends, so the next opening starts a new one."""
-    import json
-
     kernels = json.load(urllib.request.urlopen(f"{lab['url']}/api/kernels?token={TOKEN}"))
     for kernel in kernels:
         request = urllib.request.Request(f"{lab['url']}/api/kernels/{kernel['id']}?token={TOKEN}", method="DELETE")
         urllib.request.urlopen(request)
     sessions = json.load(urllib.request.urlopen(f"{lab['url']}/api/sessions?token={TOKEN}"))
     assert not sessions or all(s.get("kernel") is None for s in sessions) or len(kernels) > 0
+
+
+def test_a_notebook_saved_through_the_jupyter_server_updates_its_paired_text_file(lab: dict) -> None:
+    """jupytext pairs the notebooks (notebooks/jupytext.toml): a notebook saved through the Jupyter
+    server, the request JupyterLab's Save sends, updates the paired .py with only the edit."""
+    folder = lab["root"] / "paired"
+    folder.mkdir()
+    for name in ("00_start_here.ipynb", "00_start_here.py", "jupytext.toml"):
+        shutil.copy(REPO / "notebooks" / name, folder / name)
+    before = (folder / "00_start_here.py").read_text()
+    address = f"{lab['url']}/api/contents/paired/00_start_here.ipynb?token={TOKEN}"
+    model = json.load(urllib.request.urlopen(f"{address}&content=1"))
+    cell = next(c for c in model["content"]["cells"] if c["cell_type"] == "markdown")
+    cell["source"] += "\n\nA sentence an instructor added in JupyterLab."
+    body = json.dumps({"type": "notebook", "format": "json", "content": model["content"]}).encode()
+    request = urllib.request.Request(address, data=body, method="PUT", headers={"Content-Type": "application/json"})
+    urllib.request.urlopen(request)
+    _wait(lambda: "an instructor added in JupyterLab" in (folder / "00_start_here.py").read_text(), 30,
+          "the paired text file did not follow the save")
+    after = (folder / "00_start_here.py").read_text()
+    assert "# A sentence an instructor added in JupyterLab." in after
+    assert len(after.splitlines()) - len(before.splitlines()) == 2  # only the new paragraph

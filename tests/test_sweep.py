@@ -144,3 +144,58 @@ def test_a_sweep_on_a_dask_cluster_gives_the_local_executors_table(sweep_results
 def test_a_sweep_refuses_a_parameter_its_notebooks_do_not_have(tmp_path: Path, data_root: Path) -> None:
     result = _sweep(tmp_path / "r", data_root, "--param", "widht=32")
     assert result.returncode == 2 and "has no parameter widht" in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_a_sweep_killed_mid_run_and_started_again_gives_the_same_table(sweep_results: Path, tmp_path: Path, data_root: Path,
+                                                                        classifier_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SIGKILL while the second of two runs trains; the restart skips the first, resumes or redoes
+    the second, and the table's numbers equal an uninterrupted sweep's (sweep_results)."""
+    import signal
+    import time
+
+    monkeypatch.setenv("GENCORE_CLASSIFIERS", str(classifier_cache))
+    out = tmp_path / "killed"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gencore", "sweep", "--model", "vae", "--dataset", "mnist", "--latent-dims", "2", "8",
+         "--epochs", "1", "--subset", "512", "--eval-samples", "300", "--data-root", str(data_root), "--out", str(out)],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 600
+    while not (out / "vae-mnist-z2-e1-n512-s0" / "result.json").exists():  # the first run is done; kill the second
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+        time.sleep(0.2)
+    time.sleep(2)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    _wait_for_orphaned_kernels(out / "runs")
+    assert not (out / "results.csv").exists() or len(read_table(out)) < 2
+    again = _sweep(out, data_root)
+    assert again.returncode == 0 and again.stdout.count("already done") == 1, again.stdout
+    # Timing and places differ; the reference sweep ran 2 jobs at 1 thread each, this one 1 job at 2
+    # threads, so sums over the test split agree to float rounding, not bit for bit.
+    timing = {"train_seconds", "wall_seconds", "images_per_s", "run_dir", "device", "inception_note"}
+    strip = lambda rows: [{k: v for k, v in r.items() if k not in timing} for r in rows]  # noqa: E731
+    restarted, uninterrupted = strip(read_table(out)), strip(read_table(sweep_results))
+    assert len(restarted) == len(uninterrupted) == 2
+    for row, expected in zip(restarted, uninterrupted):
+        assert row.keys() == expected.keys()
+        for key, value in expected.items():
+            same = row[key] == pytest.approx(value, rel=1e-6) if isinstance(value, float) else row[key] == value
+            assert same, (key, row[key], value)
+
+
+def _wait_for_orphaned_kernels(runs: Path, timeout: float = 60) -> None:
+    """A killed sweep's notebook kernel notices its parent is gone and exits within seconds; until
+    then it holds its run's lock. Wait until every run directory can be locked."""
+    import fcntl
+    import time
+
+    deadline = time.monotonic() + timeout
+    for lock in runs.glob("*/.lock"):
+        while True:
+            with open(lock) as handle:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    assert time.monotonic() < deadline, f"{lock} is still held"
+            time.sleep(0.2)

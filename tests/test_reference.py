@@ -1,0 +1,103 @@
+"""The files shipped in the package: quality classifiers and reference models, checked against
+their recorded sha256 before use, small enough to ship, and usable with an empty cache."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from conftest import REPO
+from gencore.__main__ import main
+from gencore.config import TrainConfig
+from gencore.errors import CheckpointError
+from gencore.reference import FOLDER, load_reference, manifest, reference_names, sha256, shipped_classifier
+from gencore.train import Trainer
+
+PAIRS = [f"{m}-{d}" for m in ("vae", "gan", "wgan-gp") for d in ("mnist", "cifar10")]
+
+
+def test_every_pair_has_a_reference_model_and_every_dataset_a_classifier_all_small() -> None:
+    data = manifest()
+    assert reference_names() == sorted(PAIRS)
+    assert sorted(data["classifiers"]) == ["cifar10", "mnist"]
+    assert sum(e["bytes"] for e in data["classifiers"].values()) < 3_000_000
+    for name, entry in data["models"].items():
+        assert entry["bytes"] < 1_200_000, name  # "about 1 MB", weights only, fp16
+        assert {"fd", "classes_covered", "confidence", "trained_by", "epochs_done", "device", "config"} <= set(entry)
+        assert entry["trained_by"].startswith("python -m gencore train ")
+    for entry in [*data["classifiers"].values(), *data["models"].values()]:
+        assert sha256(FOLDER / entry["file"]) == entry["sha256"]
+
+
+@pytest.mark.parametrize("name", PAIRS)
+def test_a_reference_model_loads_and_samples(name: str) -> None:
+    reference = load_reference(name)
+    config = reference.config
+    assert (config.model, config.dataset) == tuple(name.rsplit("-", 1))
+    role = config.family.sample_role
+    images = reference.models[role].sample(torch.randn(4, config.latent_dim))
+    assert images.dtype == torch.float32 and 0 <= images.min() and images.max() <= 1
+    assert reference.history and "epoch" in reference.history[0]
+
+
+def test_sample_from_a_reference_on_the_command_line(tmp_path: Path) -> None:
+    for seed, name in (("1", "a.pt"), ("1", "b.pt")):
+        assert main(["sample", "ref:gan-mnist", "--n", "6", "--seed", seed, "--out", str(tmp_path / name)]) == 0
+    a, b = (torch.load(tmp_path / n, weights_only=True) for n in ("a.pt", "b.pt"))
+    assert a.shape == (6, 1, 28, 28) and torch.equal(a, b)
+    assert main(["sample", "ref:gan-svhn", "--n", "2", "--out", str(tmp_path / "c.pt")]) == 2
+
+
+def test_the_reference_command_lists_models_settings_and_quality(capsys: pytest.CaptureFixture) -> None:
+    assert main(["reference"]) == 0
+    text = capsys.readouterr().out
+    for name in PAIRS:
+        assert f"ref:{name}" in text
+    assert "fd " in text and "test accuracy" in text and "latent" in text and "lr" in text
+
+
+def _altered_copy(tmp_path: Path, file: str) -> Path:
+    folder = tmp_path / "reference"
+    shutil.copytree(FOLDER, folder, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    path = folder / file
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # one flipped byte
+    path.write_bytes(bytes(data))
+    return folder
+
+
+def test_an_altered_shipped_file_is_refused_with_its_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = _altered_copy(tmp_path, "classifier-mnist.pt")
+    monkeypatch.setenv("GENCORE_REFERENCE", str(folder))
+    with pytest.raises(CheckpointError, match=rf"{folder / 'classifier-mnist.pt'} does not match its recorded sha256"):
+        shipped_classifier("mnist")
+    folder = _altered_copy(tmp_path / "b", "gan-mnist.pt")
+    monkeypatch.setenv("GENCORE_REFERENCE", str(folder))
+    with pytest.raises(CheckpointError, match="gan-mnist.pt does not match its recorded sha256"):
+        load_reference("gan-mnist")
+
+
+@pytest.mark.parametrize("dataset", ["mnist", "cifar10"])
+def test_evaluate_with_an_empty_cache_uses_the_shipped_classifier_within_a_minute(
+        dataset: str, data_root: Path, tmp_path: Path) -> None:
+    config = TrainConfig(model="gan", dataset=dataset, latent_dim=8, epochs=1, batch_size=32, width=8, subset=128,
+                         data_root=str(data_root), device="cpu", eval_every=0)
+    Trainer(config, tmp_path / "run", progress=False).fit()
+    env = {k: v for k, v in __import__("os").environ.items() if k != "GENCORE_CLASSIFIERS"}
+    env["XDG_CACHE_HOME"] = str(tmp_path / "empty-cache")
+    start = time.monotonic()
+    result = subprocess.run([sys.executable, "-m", "gencore", "evaluate", str(tmp_path / "run"), "--no-train-classifier",
+                             "--json", str(tmp_path / "q.json")], capture_output=True, text=True, cwd=REPO, env=env, timeout=600)
+    seconds = time.monotonic() - start
+    assert result.returncode == 0, result.stderr
+    quality = json.loads((tmp_path / "q.json").read_text())
+    assert quality["fd"] > 0 and quality["n"] == 10_000 and quality["classifier"].startswith(f"shipped {dataset} classifier")
+    assert seconds < 60, f"{seconds:.0f} s"
+    assert not (tmp_path / "empty-cache" / "gencore" / "classifiers").exists()  # nothing was trained or cached
