@@ -65,6 +65,57 @@ def show(obj: Any) -> Source:
     return Source(obj)
 
 
+# ---------------------------------------------------------------------- what every notebook shows
+
+
+def layers(config: TrainConfig) -> str:
+    """Every layer of the configuration's networks with the shape it outputs and its parameters."""
+    from .data import IMAGE_SHAPES
+    from .explore import shape_table
+
+    shape = IMAGE_SHAPES[config.dataset]
+    return shape_table(config.family.build(config, shape), shape, config.latent_dim)
+
+
+def training_data(config: TrainConfig) -> Any:
+    """The run's training split (or subset), held in memory as 8-bit images, described in two lines."""
+    data = load_dataset(config.dataset, "train", config.data_root, config.subset, config.seed)
+    print(f"{len(data)} training images of shape {data.image_shape}, {data.images.dtype}")
+    print("classes:", ", ".join(data.classes))
+    return data
+
+
+def real_images(data: Any, count: int = 64) -> Any:
+    from .data import to_float
+    from .plots import plot_samples
+
+    return plot_samples(to_float(data.images[:count], "unit"), "Real training images")
+
+
+def quality(run: Any, n: int, seed: int = 0, data_root: str | None = None, measure: bool = True) -> dict[str, Any]:
+    """The run's sample quality with the shipped classifier, printed and returned ({} when not measured)."""
+    from .metrics import evaluate_models, format_quality
+
+    numbers = evaluate_models(run.config, run.models, n=n, seed=seed, data_root=data_root) if measure else {}
+    print(format_quality(numbers))
+    return numbers
+
+
+def panel(config: TrainConfig, runs_dir: str | Path) -> Any:
+    from .widgets import TrainingPanel
+
+    return TrainingPanel(config, runs_dir)
+
+
+def record(result_json: str | None, run: Any, numbers: dict[str, Any]) -> None:
+    """For a sweep (python -m gencore sweep): the run's parameters and quality in ``result_json``."""
+    from .sweep import write_result
+
+    if result_json:
+        write_result(result_json, run, numbers)
+        print("wrote", result_json)
+
+
 # ---------------------------------------------------------------------- a run or the reference
 
 
@@ -307,6 +358,6 @@ def write_student_copies(out_dir: str | Path, notebooks_dir: str | Path = NOTEBO
     return written
 
 
-__all__ = ["show", "Source", "ReferenceRun", "reference_run", "train_or_reference", "figure", "losses_figure",
+__all__ = ["layers", "training_data", "real_images", "quality", "panel", "record", "show", "Source", "ReferenceRun", "reference_run", "train_or_reference", "figure", "losses_figure",
            "interpolation", "train_with", "own_run_figures", "study_rows", "study_table", "study_history",
            "show_study", "study_kl_per_dimension", "student_source", "write_student_copies", "STUDY", "label"]

@@ -96,11 +96,7 @@ course.show(VAE)
 
 # %%
 # NBVAL_CHECK_OUTPUT
-from gencore.data import IMAGE_SHAPES
-from gencore.explore import shape_table
-from gencore.models import build_models
-
-print(shape_table(build_models(config, IMAGE_SHAPES[config.dataset]), IMAGE_SHAPES[config.dataset], config.latent_dim))
+print(course.layers(config))
 
 # %% [markdown]
 # ## 2. What the VAE optimises
@@ -216,15 +212,10 @@ course.own_run_figures(mine)
 
 # %%
 # NBVAL_CHECK_OUTPUT
-from gencore.data import load_dataset, to_float
-from gencore.plots import plot_samples
-
-train_data = load_dataset(config.dataset, "train", config.data_root, config.subset, config.seed)
-print(f"{len(train_data)} training images of shape {train_data.image_shape}, {train_data.images.dtype}")
-print("classes:", ", ".join(train_data.classes))
+train_data = course.training_data(config)
 
 # %%
-plot_samples(to_float(train_data.images[:64], "unit"), "Real training images")
+course.real_images(train_data)
 
 # %% [markdown]
 # ## 6. Train the full model, or load the shipped one
@@ -308,10 +299,7 @@ course.interpolation(run)
 # $-\mathrm{ELBO}=\mathrm{MSE}+\mathrm{KL}+\frac D2\log\pi$.
 
 # %%
-from gencore.metrics import evaluate_models, format_quality
-
-quality = evaluate_models(run.config, run.models, n=eval_samples, seed=seed, data_root=data_root) if measure else {}
-print(format_quality(quality))
+quality = course.quality(run, eval_samples, seed, data_root, measure)
 
 # %% [markdown]
 # ## 7. What the seed study found
@@ -344,16 +332,10 @@ course.show_study("vae", "mnist")
 # nbval the panel only renders: nothing trains until you click.
 
 # %%
-from gencore.widgets import TrainingPanel
-
-TrainingPanel(config, runs_dir)
+course.panel(config, runs_dir)
 
 # %% [markdown]
 # The last cell records this run for a sweep (`python -m gencore sweep`); it does nothing when `result_json` is None.
 
 # %%
-from gencore.sweep import write_result
-
-if result_json:
-    write_result(result_json, run, quality)
-    print("wrote", result_json)
+course.record(result_json, run, quality)

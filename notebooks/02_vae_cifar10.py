@@ -57,6 +57,7 @@ from IPython.display import display
 
 from gencore import course, lessons
 from gencore.config import TrainConfig
+from gencore.data import load_dataset, to_float
 
 config = TrainConfig(model="vae", dataset=dataset, latent_dim=latent_dim, epochs=epochs, batch_size=batch_size, lr=lr,
                      seed=seed, subset=subset, data_root=data_root, device=device, width=width, precision=precision,
@@ -72,26 +73,17 @@ print(config)
 
 # %%
 # NBVAL_CHECK_OUTPUT
-from gencore.data import IMAGE_SHAPES
-from gencore.explore import shape_table
-from gencore.models import build_models
-
-print(shape_table(build_models(config, IMAGE_SHAPES[config.dataset]), IMAGE_SHAPES[config.dataset], config.latent_dim))
+print(course.layers(config))
 
 # %% [markdown]
 # ## 2. The data
 
 # %%
 # NBVAL_CHECK_OUTPUT
-from gencore.data import load_dataset, to_float
-from gencore.plots import plot_samples
-
-train_data = load_dataset(config.dataset, "train", config.data_root, config.subset, config.seed)
-print(f"{len(train_data)} training images of shape {train_data.image_shape}, {train_data.images.dtype}")
-print("classes:", ", ".join(train_data.classes))
+train_data = course.training_data(config)
 
 # %%
-plot_samples(to_float(train_data.images[:64], "unit"), "Real training images")
+course.real_images(train_data)
 
 # %% [markdown]
 # ## 3. Train, or load the shipped model
@@ -188,10 +180,7 @@ lessons.plot_kl_per_dimension(curves)
 # CIFAR-10). Blur shows as a high fd and a low confidence: the classifier sees coloured layouts, not objects.
 
 # %%
-from gencore.metrics import evaluate_models, format_quality
-
-quality = evaluate_models(run.config, run.models, n=eval_samples, seed=seed, data_root=data_root) if measure else {}
-print(format_quality(quality))
+quality = course.quality(run, eval_samples, seed, data_root, measure)
 
 # %%
 course.interpolation(run)
@@ -219,13 +208,7 @@ course.show_study("vae", "cifar10")
 # Train other latent sizes and epochs in the panel, and compare them.
 
 # %%
-from gencore.widgets import TrainingPanel
-
-TrainingPanel(config, runs_dir)
+course.panel(config, runs_dir)
 
 # %%
-from gencore.sweep import write_result
-
-if result_json:
-    write_result(result_json, run, quality)
-    print("wrote", result_json)
+course.record(result_json, run, quality)

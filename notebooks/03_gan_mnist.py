@@ -100,11 +100,7 @@ display(course.show(Discriminator), course.show(Discriminator.logits))
 
 # %%
 # NBVAL_CHECK_OUTPUT
-from gencore.data import IMAGE_SHAPES
-from gencore.explore import shape_table
-from gencore.models import build_models
-
-print(shape_table(build_models(config, IMAGE_SHAPES[config.dataset]), IMAGE_SHAPES[config.dataset], config.latent_dim))
+print(course.layers(config))
 
 # %% [markdown]
 # ## 2. The game, and what the discriminator's loss measures
@@ -214,15 +210,10 @@ course.own_run_figures(mine)
 
 # %%
 # NBVAL_CHECK_OUTPUT
-from gencore.data import load_dataset, to_float
-from gencore.plots import plot_samples
-
-train_data = load_dataset(config.dataset, "train", config.data_root, config.subset, config.seed)
-print(f"{len(train_data)} training images of shape {train_data.image_shape}, {train_data.images.dtype}")
-print("classes:", ", ".join(train_data.classes))
+train_data = course.training_data(config)
 
 # %%
-plot_samples(to_float(train_data.images[:64], "unit"), "Real training images")
+course.real_images(train_data)
 
 # %% [markdown]
 # ## 7. Train the full model, or load the shipped one
@@ -256,10 +247,7 @@ course.interpolation(run)
 # classifier puts in each class, against the data's 10% each.
 
 # %%
-from gencore.metrics import evaluate_models, format_quality
-
-quality = evaluate_models(run.config, run.models, n=eval_samples, seed=seed, data_root=data_root) if measure else {}
-print(format_quality(quality))
+quality = course.quality(run, eval_samples, seed, data_root, measure)
 
 # %%
 if quality:
@@ -287,13 +275,7 @@ course.show_study("gan", "mnist")
 # ## 10. Try it yourself
 
 # %%
-from gencore.widgets import TrainingPanel
-
-TrainingPanel(config, runs_dir)
+course.panel(config, runs_dir)
 
 # %%
-from gencore.sweep import write_result
-
-if result_json:
-    write_result(result_json, run, quality)
-    print("wrote", result_json)
+course.record(result_json, run, quality)

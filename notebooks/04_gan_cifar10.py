@@ -56,6 +56,7 @@ from IPython.display import display
 
 from gencore import course, lessons
 from gencore.config import TrainConfig
+from gencore.data import load_dataset, to_float
 from gencore.families import get_family
 
 family = get_family("gan")
@@ -72,23 +73,14 @@ print(config)
 
 # %%
 # NBVAL_CHECK_OUTPUT
-from gencore.data import IMAGE_SHAPES
-from gencore.explore import shape_table
-from gencore.models import build_models
-
-print(shape_table(build_models(config, IMAGE_SHAPES[config.dataset]), IMAGE_SHAPES[config.dataset], config.latent_dim))
+print(course.layers(config))
 
 # %%
 # NBVAL_CHECK_OUTPUT
-from gencore.data import load_dataset, to_float
-from gencore.plots import plot_samples
-
-train_data = load_dataset(config.dataset, "train", config.data_root, config.subset, config.seed)
-print(f"{len(train_data)} training images of shape {train_data.image_shape}, {train_data.images.dtype}")
-print("classes:", ", ".join(train_data.classes))
+train_data = course.training_data(config)
 
 # %%
-plot_samples(to_float(train_data.images[:64], "unit"), "Real training images")
+course.real_images(train_data)
 
 # %% [markdown]
 # ## 2. Train, or load the shipped model
@@ -165,10 +157,7 @@ lessons.colour_histograms({"real": real_images, "generated": generated})
 # ## 6. How good are the samples?
 
 # %%
-from gencore.metrics import evaluate_models, format_quality
-
-quality = evaluate_models(run.config, run.models, n=eval_samples, seed=seed, data_root=data_root) if measure else {}
-print(format_quality(quality))
+quality = course.quality(run, eval_samples, seed, data_root, measure)
 
 # %%
 if quality:
@@ -194,13 +183,7 @@ course.show_study("gan", "cifar10")
 # ## 8. Try it yourself
 
 # %%
-from gencore.widgets import TrainingPanel
-
-TrainingPanel(config, runs_dir)
+course.panel(config, runs_dir)
 
 # %%
-from gencore.sweep import write_result
-
-if result_json:
-    write_result(result_json, run, quality)
-    print("wrote", result_json)
+course.record(result_json, run, quality)
