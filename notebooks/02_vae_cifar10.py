@@ -170,9 +170,11 @@ for latent in (64, 512):  # the shipped study's two runs, measured after 100 epo
 lessons.plot_kl_per_dimension(curves)
 
 # %% [markdown]
-# Most dimensions sit near zero: the model pays for only a few dozen. The shipped study's two runs (the other
-# lines, when the study is shipped) show the same for latent 64 and latent 512, and the table below completes
-# the picture: 512 dimensions buy nothing measurable. The bottleneck is the loss, not the width of the code.
+# Most dimensions sit near zero: the model pays for only a handful. The shipped study's two runs (the other lines)
+# show the same at the seed's settings: after 100 epochs the latent-64 VAE uses 11 of its 64 dimensions (more than
+# 0.1 nats each) and the latent-512 VAE only 7 of its 512. The table in section 7 completes the picture: 512
+# dimensions buy nothing measurable (fd 53.66 against 48.73 for 64 after 100 epochs). The bottleneck is the loss,
+# not the width of the code.
 #
 # ## 6. How good are the samples?
 #

@@ -248,8 +248,9 @@ if quality:
 course.show_study("wgan-gp", "mnist")
 
 # %% [markdown]
-# **What it shows.** With one generator update per five batches, the WGAN-GP makes fewer generator steps per epoch
-# than the GAN, and at the seed's cautious learning rate it needs its 100 epochs. To reproduce:
+# **Not shipped yet.** With one generator update per five batches, the WGAN-GP makes a fifth of the GAN's generator
+# steps per epoch, and at the seed's cautious learning rate it needs its 100 epochs: about 50 minutes per run at
+# width 16 on one core of a 2-core CPU, longer at the seed's width. These rows wait for a GPU. To run them:
 #
 #     python -m gencore study --models wgan-gp --datasets mnist --gan-width 16 --data-root ../shared/data --out results/study
 #

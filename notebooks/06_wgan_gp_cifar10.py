@@ -156,10 +156,10 @@ course.interpolation(run)
 course.show_study("wgan-gp", "cifar10")
 
 # %% [markdown]
-# **What it shows.** The WGAN-GP's CIFAR-10 samples change steadily with training, as its Earth Mover estimate
-# does. To reproduce:
+# **Not shipped yet.** Like the GAN's (04), this part of the study, two 100-epoch runs at latent sizes 64 and 512
+# with five critic steps per generator step, takes hours per run on a 2-core CPU and waits for a GPU. To run it:
 #
-#     python -m gencore study --models wgan-gp --datasets cifar10 --gan-width 16 --data-root ../shared/data --out results/study
+#     python -m gencore study --models wgan-gp --datasets cifar10 --gan-width 64 --data-root ../shared/data --out results/study
 #
 # ## 5. Try it yourself
 
