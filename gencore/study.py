@@ -243,4 +243,6 @@ def _train_flags(config: TrainConfig) -> str:
              f"--batch-size {config.batch_size} --lr {config.lr:g} --width {config.width} --seed {config.seed}")
     if config.model == "wgan-gp":
         flags += f" --n-critic {config.n_critic} --gp-weight {config.gp_weight:g}"
+    if config.precision != "fp32":
+        flags += f" --precision {config.precision}"
     return flags + (f" --time-budget {config.time_budget:g}" if config.time_budget else "")
