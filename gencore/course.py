@@ -359,6 +359,6 @@ def write_student_copies(out_dir: str | Path, notebooks_dir: str | Path = NOTEBO
     return written
 
 
-__all__ = ["layers", "training_data", "real_images", "quality", "panel", "record", "show", "Source", "ReferenceRun", "reference_run", "train_or_reference", "figure", "losses_figure",
-           "interpolation", "train_with", "own_run_figures", "study_rows", "study_table", "study_history",
+__all__ = ["layers", "training_data", "real_images", "quality", "panel", "record", "show", "Source", "ReferenceRun",
+           "reference_run", "train_or_reference", "figure", "losses_figure", "interpolation", "train_with", "own_run_figures", "study_rows", "study_table", "study_history",
            "show_study", "study_kl_per_dimension", "student_source", "write_student_copies", "STUDY", "label"]
