@@ -4,6 +4,7 @@ their recorded sha256 before use, small enough to ship, and usable with an empty
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -90,7 +91,7 @@ def test_evaluate_with_an_empty_cache_uses_the_shipped_classifier_within_a_minut
     config = TrainConfig(model="gan", dataset=dataset, latent_dim=8, epochs=1, batch_size=32, width=8, subset=128,
                          data_root=str(data_root), device="cpu", eval_every=0)
     Trainer(config, tmp_path / "run", progress=False).fit()
-    env = {k: v for k, v in __import__("os").environ.items() if k != "GENCORE_CLASSIFIERS"}
+    env = {k: v for k, v in os.environ.items() if k != "GENCORE_CLASSIFIERS"}
     env["XDG_CACHE_HOME"] = str(tmp_path / "empty-cache")
     start = time.monotonic()
     result = subprocess.run([sys.executable, "-m", "gencore", "evaluate", str(tmp_path / "run"), "--no-train-classifier",
