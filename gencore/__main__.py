@@ -121,6 +121,9 @@ def build_parser() -> argparse.ArgumentParser:
     study.add_argument("--gan-width", default="64", help="GAN and WGAN-GP width (default 64, the seed's; less on a CPU, and labelled)")
     study.add_argument("--runs-dir", default="runs/study", help="where the training runs are kept (default runs/study)")
     study.add_argument("--n", default="10000", help="samples per quality measurement (default 10000)")
+    study.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "auto"),
+                       help="GAN and WGAN-GP steps: fp32 (default, the seed's), bf16 autocast or auto; recorded in each "
+                            "row; the VAE trains in fp32")
     study.add_argument("--threads", default=None, help="torch threads (default: torch's choice)")
     study.add_argument("--data-root", default=None, help="folder holding the datasets (else $GENCORE_DATA, else the cache)")
     study.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps")
@@ -233,7 +236,7 @@ def _study(args: argparse.Namespace) -> int:
     if args.threads is not None:
         torch.set_num_threads(_integer("threads", args.threads, 1, 1024))
     configs = study_configs(args.models, args.datasets, _integer("gan_width", args.gan_width, 1, 1024), keep[-1],
-                            args.data_root, args.device)
+                            args.data_root, args.device, args.precision)
     rows = run_study(args.out, args.runs_dir, configs, keep, n_eval=_integer("n", args.n, 2, 1_000_000))
     print(f"{len(rows)} rows in {args.out}/results.csv")
     return 0

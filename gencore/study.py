@@ -32,7 +32,7 @@ from .explore import SEED_EPOCHS, SEED_LATENTS
 from .runtime import machine_name
 
 COLUMNS = ("model", "dataset", "latent_dim", "epochs", "width", "lr", "batch_size", "device", "train_seconds", "fd",
-           "classes_covered", "confidence", "neg_elbo_nats", "bits_per_dim", "n", "run")
+           "classes_covered", "confidence", "neg_elbo_nats", "bits_per_dim", "n", "run", "precision")
 GRID_SAMPLES = 36  # a 6 x 6 thumbnail per row: enough to see variety, small enough to ship
 GRID_SEED = 0  # every row of a given latent size draws the same latent points
 
@@ -59,16 +59,17 @@ class KeepEpochs:
 
 
 def study_configs(models: Iterable[str], datasets: Iterable[str], gan_width: int, epochs: int,
-                  data_root: str | None, device: str = "auto") -> list[TrainConfig]:
+                  data_root: str | None, device: str = "auto", gan_precision: str = "fp32") -> list[TrainConfig]:
     """One configuration per (model, dataset, seed latent size): the seed's optimiser settings,
-    the VAE at its seed width, the GANs at ``gan_width`` (64 is the seed's)."""
+    the VAE at its seed width and in fp32, the GANs at ``gan_width`` (64 is the seed's) and
+    ``gan_precision`` (fp32 is the seed's)."""
     configs = []
     for model in models:
         for dataset in datasets:
             for latent in SEED_LATENTS[dataset]:
                 configs.append(TrainConfig(model=model, dataset=dataset, latent_dim=latent, epochs=epochs,
                                            width=64 if model == "vae" else gan_width, data_root=data_root,
-                                           device=device))
+                                           device=device, precision="fp32" if model == "vae" else gan_precision))
     return configs
 
 
@@ -128,15 +129,16 @@ def _measure_row(trainer: Any, epochs: int, folder: Path, n_eval: int, log: Call
     quality = evaluate_models(config, models, n=n_eval, seed=0, inception=False)
     thumbs = sample_images(models, config.latent_dim, GRID_SAMPLES, seed=GRID_SEED)
     _save_png(image_grid(thumbs, nrow=6), folder / f"samples-e{epochs:03d}.png")
+    ran = json.loads((trainer.run_dir / "run.json").read_text())  # the device and precision it actually ran at
     row = {
         "model": config.model, "dataset": config.dataset, "latent_dim": config.latent_dim, "epochs": epochs,
         "width": config.width, "lr": config.lr, "batch_size": config.batch_size,
-        "device": json.loads((trainer.run_dir / "run.json").read_text()).get("device"),
+        "device": ran.get("device"),
         "train_seconds": round(seconds, 1), "fd": round(quality["fd"], 3),
         "classes_covered": quality["classes_covered"], "confidence": round(quality["confidence"], 4),
         "neg_elbo_nats": round(quality["neg_elbo_nats"], 2) if "neg_elbo_nats" in quality else None,
         "bits_per_dim": round(quality["bits_per_dim"], 4) if "bits_per_dim" in quality else None,
-        "n": quality["n"], "run": folder.name,
+        "n": quality["n"], "run": folder.name, "precision": ran.get("precision", config.precision),
     }
     ckpt.write_json(path, row)
     log(f"  {epochs} epochs: fd {row['fd']:.2f}, {row['classes_covered']} classes, confidence {row['confidence']:.2f} "
@@ -157,7 +159,8 @@ def _write_run_figures(trainer: Any, folder: Path, keep: tuple[int, ...]) -> Non
 
     config = trainer.config
     write_history_csv(folder / "history.csv", trainer.history)
-    title = f"{config.model.upper()} on {config.dataset}, latent {config.latent_dim}, width {config.width}"
+    title = (f"{config.model.upper()} on {config.dataset}, latent {config.latent_dim}, width {config.width}"
+             + ("" if config.precision == "fp32" else f", {config.precision}"))
     figure = plot_losses(trainer.history, config.model, title, trainer.trace)
     for ax in figure.axes:
         for epochs in keep[:-1]:
@@ -203,7 +206,9 @@ def grid_figure(out: Path, model: str, dataset: str, keep: tuple[int, ...]):  # 
             match = [r for r in rows if r["latent_dim"] == latent and r["epochs"] == epochs]
             if match:
                 ax.imshow(imread(out / match[0]["run"] / f"samples-e{epochs:03d}.png"), interpolation="nearest")
-                ax.set_title(f"latent {latent}, {epochs} epoch{'s' * (epochs != 1)}\nfd {match[0]['fd']:.2f}, "
+                precision = match[0].get("precision", "fp32")
+                ax.set_title(f"latent {latent}, {epochs} epoch{'s' * (epochs != 1)}"
+                             f"{'' if precision == 'fp32' else ', ' + precision}\nfd {match[0]['fd']:.2f}, "
                              f"{match[0]['classes_covered']} classes", fontsize=9)
     width = rows[0]["width"] if rows else "?"
     figure.suptitle(f"{model.upper()} on {dataset} (width {width})")
