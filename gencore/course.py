@@ -278,10 +278,12 @@ def study_table(model: str, dataset: str, folder: Path = STUDY) -> str:
         return (f"*The shipped study has no {model} runs on {dataset} yet: at the seed's width they take hours each "
                 f"on a CPU and wait for a GPU. The command below runs them.*")
     bound = any(r.get("neg_elbo_nats") is not None for r in rows)
-    head = "| latent | epochs | width | fd | classes | confidence |" + (" bits/dim |" if bound else "") + " training time | device |"
+    head = ("| latent | epochs | width | precision | fd | classes | confidence |" + (" bits/dim |" if bound else "")
+            + " training time | device |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in rows:
-        cells = [r["latent_dim"], r["epochs"], r["width"], f"{r['fd']:.2f}", r["classes_covered"], f"{r['confidence']:.2f}"]
+        cells = [r["latent_dim"], r["epochs"], r["width"], r.get("precision") or "fp32", f"{r['fd']:.2f}",
+                 r["classes_covered"], f"{r['confidence']:.2f}"]
         if bound:
             cells.append(f"{r['bits_per_dim']:.3f}" if r.get("bits_per_dim") is not None else "")
         cells += [f"{r['train_seconds'] / 60:.0f} min", r["device"]]
