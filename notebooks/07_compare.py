@@ -76,7 +76,8 @@ for dataset in ("mnist", "cifar10"):
         seconds_per_epoch = row["train_seconds"] / row["epochs"]
         points = [(r["epoch"] * seconds_per_epoch, r["fd"], int(r["classes_covered"])) for r in history if "fd" in r]
         if points:
-            series[f"{row['model']} z{row['latent_dim']} (width {row['width']})"] = points
+            precision = "" if row.get("precision", "fp32") == "fp32" else f", {row['precision']}"
+            series[f"{row['model']} z{row['latent_dim']} (width {row['width']}{precision})"] = points
     if series:
         display(plot_quality_over_time(series, f"{dataset}: sample quality against training time (2-core CPU)"))
 
