@@ -8,19 +8,24 @@ The notebooks teach; everything they repeat lives here, so a notebook cell is a 
 from __future__ import annotations
 
 import ast
+import copy
 import dataclasses
 import html
 import inspect
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 import torch
 from torch import nn
 
+from .checkpoint import load_run
 from .config import TrainConfig
-from .data import load_dataset
+from .data import IMAGE_SHAPES, load_dataset
 from .explore import interpolation_images
 from .figures import run_figures
+from .lessons import critic_catch_up as _critic_catch_up
+from .lessons import plot_critic_catch_up
+from .models.gan import Critic
 from .plots import plot_interpolation, plot_losses
 from .reference import load_reference
 from .sampling import generate
@@ -193,6 +198,35 @@ def interpolation(run: Any, pairs: int = 4, steps: int = 10, seed: int = 0) -> A
     return plot_interpolation(images, f"{label(run)}: walks between random latent points (slerp)")
 
 
+def critic_catch_up(run: Any, steps: int, widths: Sequence[int] = (64,), data_root: str | None = None,
+                    lr: float | None = None, train_images: int = 10000, test_images: int = 2000) -> Any:
+    """05's question: is the Earth Mover estimate a distance? Freeze the run's generator and train
+    critics alone against it (the run's own critic, when it has one, on a copy; a new critic of
+    the run's width; new critics of ``widths``), at the run's own learning rate unless ``lr`` is
+    given, then plot each one's score gap on held-out images against the estimate the run's
+    training ended on. ``run`` is a notebook's run, or a run directory."""
+    if isinstance(run, (str, Path)):
+        config, models, history = load_run(run)
+        run = ReferenceRun(config, models, history, [], len(history), torch.empty(0), torch.empty(0), {}, label="")
+    config = run.config
+    root = data_root or config.data_root
+    train = load_dataset(config.dataset, "train", root, train_images, config.seed, cap_subset=True).images
+    test = load_dataset(config.dataset, "test", root, test_images, 0, cap_subset=True).images
+    torch.manual_seed(config.seed)  # the new critics start from the same weights on every run
+    critics: dict[str, nn.Module] = {}
+    if "critic" in run.models:
+        critics[f"the run's critic (width {config.width}), trained on"] = copy.deepcopy(run.models["critic"])
+    for width in dict.fromkeys((config.width, *widths)):
+        critics[f"a new critic, width {width}"] = Critic(IMAGE_SHAPES[config.dataset], width).to(run.device)
+    curves = _critic_catch_up(run.models["generator"], config.latent_dim, train, test, critics, steps,
+                              lr=lr or config.lr, gp_weight=config.gp_weight, seed=config.seed)
+    estimates = [row["emd"] for row in run.history if "emd" in row]
+    for name, curve in curves.items():
+        print(f"{name}: gap {curve[0][1]:.2f} at step 0, {curve[-1][1]:.2f} after {curve[-1][0]} steps")
+    return plot_critic_catch_up(curves, estimates[-1] if estimates else None,
+                                f"{label(run)}\ncritics trained against its frozen generator")
+
+
 # ---------------------------------------------------------------------- the learner's own functions
 
 
@@ -362,5 +396,6 @@ def write_student_copies(out_dir: str | Path, notebooks_dir: str | Path = NOTEBO
 
 
 __all__ = ["layers", "training_data", "real_images", "quality", "panel", "record", "show", "Source", "ReferenceRun",
-           "reference_run", "train_or_reference", "figure", "losses_figure", "interpolation", "train_with", "own_run_figures", "study_rows", "study_table", "study_history",
-           "show_study", "study_kl_per_dimension", "student_source", "write_student_copies", "STUDY", "label"]
+           "reference_run", "train_or_reference", "figure", "losses_figure", "interpolation", "critic_catch_up",
+           "train_with", "own_run_figures", "study_rows", "study_table", "study_history", "show_study",
+           "study_kl_per_dimension", "student_source", "write_student_copies", "STUDY", "label"]

@@ -9,6 +9,8 @@ from real models and data (or, for the toy examples, from closed forms).
 - ``kl_per_dimension``: how many latent dimensions a VAE really uses (02).
 - ``spectrum_2d`` and ``colour_histograms``: checkerboard artefacts and colour statistics (04).
 - ``quality_over_epochs`` and ``progress_measures``: instability, and whether a loss tracks quality (04, 06).
+- ``critic_catch_up`` and ``plot_critic_catch_up``: whether a training run's Earth Mover estimate is a
+  distance, or only how far the critic is ahead of the generator (05).
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from typing import Sequence
 
 import torch
 from matplotlib.figure import Figure
+from torch import nn
 
+from . import losses
 from .data import to_float
 from .grids import show_grid
 
@@ -320,7 +324,77 @@ def progress_measures(panels: dict[str, tuple[list[dict[str, float]], str]]) -> 
     return figure
 
 
+# ---------------------------------------------------------------------- 05: is the estimate a distance?
+
+
+def critic_catch_up(generator: nn.Module, latent_dim: int, train_images: torch.Tensor, test_images: torch.Tensor,
+                    critics: dict[str, nn.Module], steps: int, lr: float = 1e-4, gp_weight: float = 10.0,
+                    batch: int = 64, points: int = 6, seed: int = 0) -> dict[str, list[tuple[int, float]]]:
+    """Train each critic alone against a frozen generator, with the loss and penalty that train
+    the WGAN-GP, and measure its score gap E[f(x)] - E[f(G(z))] on held-out real images and a
+    fixed set of samples at ``points`` evenly spaced steps (step 0 included).
+
+    During training the generator moves after every few critic steps; here it never does, so
+    the gap shows how much of the distance a critic can see once it catches up. Images are
+    uint8 (N, C, H, W); the critics are trained in place (pass copies to keep the originals).
+    Returns name -> [(step, gap), ...]."""
+    if steps < 1:
+        raise ValueError(f"steps must be at least 1, got {steps}")
+    generator = generator.eval()
+    device = next(generator.parameters()).device
+    seeded = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        real_test = to_float(test_images, "symmetric").to(device)
+        fake_test = torch.cat([generator(torch.randn(len(chunk), latent_dim, generator=seeded).to(device))
+                               for chunk in real_test.split(500)])
+
+    def gap(critic: nn.Module) -> float:
+        with torch.no_grad():
+            real = torch.cat([critic(chunk) for chunk in real_test.split(500)]).mean()
+            fake = torch.cat([critic(chunk) for chunk in fake_test.split(500)]).mean()
+        return float(real - fake)
+
+    marks = sorted({round(steps * k / (points - 1)) for k in range(points)})
+    curves: dict[str, list[tuple[int, float]]] = {}
+    for name, critic in critics.items():
+        critic.train().requires_grad_(True)
+        optimizer = torch.optim.Adam(critic.parameters(), lr=lr, betas=(0.0, 0.9))  # the WGAN-GP paper's betas
+        torch.manual_seed(seed)  # every critic sees the same batches, noise and interpolation weights
+        curve = [(0, gap(critic))]
+        for step in range(1, steps + 1):
+            x = to_float(train_images[torch.randint(len(train_images), (batch,))], "symmetric").to(device)
+            with torch.no_grad():
+                fake = generator(torch.randn(batch, latent_dim, device=device))  # (B, C, H, W)
+            loss = losses.critic_loss(critic(x), critic(fake)).loss + gp_weight * losses.gradient_penalty(critic, x, fake)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            if step in marks:
+                curve.append((step, gap(critic)))
+        critic.eval().requires_grad_(False)
+        curves[name] = curve
+    return curves
+
+
+def plot_critic_catch_up(curves: dict[str, list[tuple[int, float]]], estimate: float | None, title: str) -> Figure:
+    """The score gap of each critic trained alone against the frozen generator, with the
+    estimate the run's own training ended on."""
+    figure = Figure(figsize=(8, 3.8), layout="constrained")
+    ax = figure.add_subplot()
+    for name, curve in curves.items():
+        ax.plot(*zip(*curve), marker="o", markersize=4, label=name)
+    if estimate is not None and not math.isnan(estimate):
+        ax.axhline(estimate, color="grey", linestyle="--", linewidth=1, label=f"the run's last estimate in training ({estimate:.2f})")
+    ax.axhline(0.0, color="black", linewidth=0.6)
+    ax.set_xlabel("critic steps against the frozen generator")
+    ax.set_ylabel("E[f(x)] - E[f(G(z))], held-out images")
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return figure
+
+
 __all__ = ["toy_divergences", "generator_loss_curves", "plot_class_shares", "nearest_neighbours",
            "nearest_neighbour_blur", "radial_power", "power_spectra", "kl_per_dimension", "plot_kl_per_dimension",
            "spectrum_2d", "colour_histograms", "zoom", "quality_over_epochs", "spearman", "measured_points",
-           "progress_measures"]
+           "progress_measures", "critic_catch_up", "plot_critic_catch_up"]
