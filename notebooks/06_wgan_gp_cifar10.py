@@ -113,10 +113,11 @@ else:
 # latent 64 fd keeps wandering between 19 and 31 while the estimate sits at about 0, so the rank correlation over
 # the run is weak ($\rho$ = +0.26); at latent 512 the estimate keeps creeping down (0.8 to 0.0) while fd falls from
 # 22 to 17, and the ranks still agree ($\rho$ = +0.83), though the values are too small to read as a distance. The
-# estimate is the gap of the critic the run has, which gets five steps before the generator moves again; 05 freezes
-# a generator and lets critics catch up: they open gaps many times the estimate, so it had stopped measuring the
-# distance, not the distance stopped shrinking. The WGAN-GP on MNIST shows the same from epoch 25 (05). The GAN's JSD estimate has no such reason to track quality,
-# yet at latent 64 it does about as well ($\rho$ = +0.53): its climb after epoch 35 comes with the GAN's worsening
+# WGAN-GP on MNIST shows the same from epoch 25. The estimate is the gap of the critic the run has, which gets five
+# steps before the generator moves again; 05 freezes an MNIST generator and lets critics catch up: they open gaps
+# many times the estimate, so there it had stopped measuring the distance, not the distance stopped shrinking
+# (`course.critic_catch_up` asks the same of a CIFAR-10 run). The GAN's JSD estimate has no such reason to track
+# quality, yet at latent 64 it does about as well ($\rho$ = +0.53): its climb after epoch 35 comes with the GAN's worsening
 # fd (04). The two curves over epochs:
 
 # %%
