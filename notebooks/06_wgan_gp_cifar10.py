@@ -114,11 +114,13 @@ else:
 # the run is weak ($\rho$ = +0.26); at latent 512 the estimate keeps creeping down (0.8 to 0.0) while fd falls from
 # 22 to 17, and the ranks still agree ($\rho$ = +0.83), though the values are too small to read as a distance. The
 # WGAN-GP on MNIST shows the same from epoch 25. The estimate is the gap of the critic the run has, which gets five
-# steps before the generator moves again; 05 freezes an MNIST generator and lets critics catch up: they open gaps
-# many times the estimate, so there it had stopped measuring the distance, not the distance stopped shrinking
-# (`course.critic_catch_up` asks the same of a CIFAR-10 run). The GAN's JSD estimate has no such reason to track
-# quality, yet at latent 64 it does about as well ($\rho$ = +0.53): its climb after epoch 35 comes with the GAN's worsening
-# fd (04). The two curves over epochs:
+# steps before the generator moves again. 05 freezes a generator and lets critics catch up; on CIFAR-10 it looks
+# the same: against the latent-64 run's final generator (its estimate 0.03 at epoch 100), its own critic, trained
+# on at lr 5e-5, opens a gap of 1.79 in 240 steps and 2.96 in 1,200, and new critics of width 16 and 32 reach 2.09
+# and 3.39 (`course.critic_catch_up(RUN_DIR, 1200, widths=(32,))` on its run directory under `runs/study`, 3
+# minutes). A near-zero estimate here says that the critic has fallen behind, not that the generator has arrived.
+# The GAN's JSD estimate has no such reason to track quality, yet at latent 64 it does about as well
+# ($\rho$ = +0.53): its climb after epoch 35 comes with the GAN's worsening fd (04). The two curves over epochs:
 
 # %%
 curves = {name: history for name, (history, _) in panels.items()}
