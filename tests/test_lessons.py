@@ -34,11 +34,12 @@ def half_white(n: int) -> torch.Tensor:
     return images
 
 
-def test_a_critic_trained_alone_reaches_the_penalised_optimum_of_two_points() -> None:
+@pytest.mark.parametrize("weight", [1.0, 10.0])
+def test_a_critic_trained_alone_reaches_the_penalised_optimum_of_two_points(weight: float) -> None:
     # Real data is one point, the samples another, D = sqrt(392 * 2^2) apart. On the segment between them (where
     # the penalty looks) the critic's slope s maximises D s - lambda (s - 1)^2: s = 1 + D / (2 lambda), so the best
     # gap is D (1 + D / (2 lambda)), above W1 = D: the penalty is soft, and a large distance stretches it.
-    distance, weight = math.sqrt(14 * 28 * 2.0**2), 10.0
+    distance = math.sqrt(14 * 28 * 2.0**2)
     optimum = distance * (1 + distance / (2 * weight))
     torch.manual_seed(0)
     curves = critic_catch_up(BlackImages(), 2, half_white(256), half_white(64), {"w8": Critic((1, 28, 28), 8)},
