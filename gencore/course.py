@@ -209,6 +209,8 @@ def critic_catch_up(run: Any, steps: int, widths: Sequence[int] = (64,), data_ro
         config, models, history = load_run(run)
         run = ReferenceRun(config, models, history, [], len(history), torch.empty(0), torch.empty(0), {}, label="")
     config = run.config
+    if "generator" not in run.models:
+        raise ValueError(f"critic_catch_up needs a run with a generator (GAN or WGAN-GP); this is a {config.model} run.")
     root = data_root or config.data_root
     train = load_dataset(config.dataset, "train", root, train_images, config.seed, cap_subset=True).images
     test = load_dataset(config.dataset, "test", root, test_images, 0, cap_subset=True).images

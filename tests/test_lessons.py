@@ -87,3 +87,9 @@ def test_a_finished_run_directory_can_be_asked_too(tmp_path: Path, data_root: Pa
     figure = course.critic_catch_up(trainer.run_dir, 2, widths=(), train_images=64, test_images=32)
     labels = [line.get_label() for line in figure.axes[0].get_lines()]
     assert labels[:2] == ["the run's critic (width 4), trained on", "a new critic, width 4"]
+
+
+def test_a_vae_run_is_refused_with_a_clear_message() -> None:
+    run = types.SimpleNamespace(config=TrainConfig(model="vae", dataset="mnist"), models={"vae": nn.Linear(1, 1)})
+    with pytest.raises(ValueError, match="needs a run with a generator .* this is a vae run"):
+        course.critic_catch_up(run, 10)
