@@ -22,8 +22,8 @@ import torch
 from matplotlib.figure import Figure
 from torch import nn
 
-from . import losses
 from .data import to_float
+from .families.wgan_gp import WGAN_GP_FAMILY, critic_update
 from .grids import show_grid
 
 
@@ -330,8 +330,8 @@ def progress_measures(panels: dict[str, tuple[list[dict[str, float]], str]]) -> 
 def critic_catch_up(generator: nn.Module, latent_dim: int, train_images: torch.Tensor, test_images: torch.Tensor,
                     critics: dict[str, nn.Module], steps: int, lr: float = 1e-4, gp_weight: float = 10.0,
                     batch: int = 64, points: int = 6, seed: int = 0) -> dict[str, list[tuple[int, float]]]:
-    """Train each critic alone against a frozen generator, with the loss and penalty that train
-    the WGAN-GP, and measure its score gap E[f(x)] - E[f(G(z))] on held-out real images and a
+    """Train each critic alone against a frozen generator, with the critic update that trains
+    the WGAN-GP (``critic_update``), and measure its score gap E[f(x)] - E[f(G(z))] on held-out real images and a
     fixed set of samples at ``points`` evenly spaced steps (step 0 included).
 
     During training the generator moves after every few critic steps; here it never does, so
@@ -365,10 +365,7 @@ def critic_catch_up(generator: nn.Module, latent_dim: int, train_images: torch.T
             x = to_float(train_images[torch.randint(len(train_images), (batch,))], "symmetric").to(device)
             with torch.no_grad():
                 fake = generator(torch.randn(batch, latent_dim, device=device))  # (B, C, H, W)
-            loss = losses.critic_loss(critic(x), critic(fake)).loss + gp_weight * losses.gradient_penalty(critic, x, fake)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+            critic_update(critic, optimizer, x, fake, gp_weight, WGAN_GP_FAMILY.parts)  # the step that trains the WGAN-GP
             if step in marks:
                 curve.append((step, gap(critic)))
         critic.eval().requires_grad_(False)

@@ -191,9 +191,9 @@ display(course.show(losses.critic_loss), course.show(losses.gradient_penalty))
 # estimate of $W_1$. Adam's betas are the paper's $(0, 0.9)$: momentum hurts a critic that chases a moving target.
 
 # %%
-from gencore.families.wgan_gp import wgan_gp_step
+from gencore.families.wgan_gp import critic_update, wgan_gp_step
 
-course.show(wgan_gp_step)
+display(course.show(wgan_gp_step), course.show(critic_update))
 
 # %% [markdown]
 # ## 4. Train with your own functions
@@ -273,9 +273,9 @@ course.show_study("wgan-gp", "mnist")
 #
 # W1 is the largest score gap *any* 1-Lipschitz critic can open. The estimate on the loss curve is the gap of the
 # critic the run actually has, and that critic is always behind: it gets five steps, then the generator moves and
-# closes the gap it had found. So freeze the generator and train critics alone against it, with the same loss and
-# penalty (gencore's `critic_loss` and `gradient_penalty`, the functions you wrote in exercises 1 and 2), and
-# measure each one's gap on held-out test images and a fixed set of samples:
+# closes the gap it had found. So freeze the generator and train critics alone against it, with the same critic
+# step (`critic_update` from section 3, with the loss and penalty you wrote in exercises 1 and 2), and measure each
+# one's gap on held-out test images and a fixed set of samples:
 
 # %%
 course.show(lessons.critic_catch_up)

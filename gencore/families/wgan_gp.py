@@ -20,19 +20,25 @@ def build(config: "TrainConfig", image_shape: tuple[int, int, int]) -> Models:
             "critic": Critic(image_shape, config.width)}
 
 
+def critic_update(critic: torch.nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor, fake: torch.Tensor,
+                  gp_weight: float, parts: Parts) -> Metrics:
+    """One critic step on real images x and samples fake, both (B, C, H, W) in [-1, 1]."""
+    c = parts["critic_loss"](critic(x), critic(fake))  # -(E[f(x)] - E[f(G(z))]), and the Earth Mover estimate
+    penalty = parts["gradient_penalty"](critic, x, fake)  # E[(||grad f(x_hat)|| - 1)^2] at random interpolates
+    loss = c.loss + gp_weight * penalty
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return {"critic_loss": loss.detach(), "emd": c.emd.detach(), "gp": penalty.detach()}
+
+
 def wgan_gp_step(models: Models, optimizers: Optimizers, x: torch.Tensor, config: "TrainConfig", step: int,
                  parts: Parts) -> Metrics:
     """One critic update per batch x in [-1, 1]; one generator update after every n_critic of them."""
     generator, critic = models["generator"], models["critic"]
     with torch.no_grad():  # the critic's update needs samples, not the generator's gradients
         fake = generator(torch.randn(x.shape[0], config.latent_dim, device=x.device))  # (B, C, H, W)
-    c = parts["critic_loss"](critic(x), critic(fake))  # -(E[f(x)] - E[f(G(z))]), and the Earth Mover estimate
-    penalty = parts["gradient_penalty"](critic, x, fake)  # E[(||grad f(x_hat)|| - 1)^2] at random interpolates
-    loss = c.loss + config.gp_weight * penalty
-    optimizers["critic"].zero_grad(set_to_none=True)
-    loss.backward()
-    optimizers["critic"].step()
-    metrics = {"critic_loss": loss.detach(), "emd": c.emd.detach(), "gp": penalty.detach()}
+    metrics = critic_update(critic, optimizers["critic"], x, fake, config.gp_weight, parts)
     if (step + 1) % config.n_critic == 0:
         # Generator: raise the critic's score of fresh samples, -E[f(G(z))], with the critic frozen.
         critic.requires_grad_(False)
