@@ -12,20 +12,18 @@ partial epoch's sums), so a resumed run ends with exactly the numbers of an unin
 
 from __future__ import annotations
 
-import fcntl
-import os
 import platform
-import socket
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from . import checkpoint as ckpt
-from .errors import GencoreError, RunLockedError, WriteError
+from .errors import GencoreError, WriteError
 from .figures import save_figures
 from .history import write_history_csv
-from .runtime import capture_rng_state, machine_name
+from .lock import FolderLock
+from .runtime import capture_rng_state, cpu_model, machine_name
 
 
 class RunDirectory:
@@ -46,7 +44,7 @@ class RunDirectory:
             raise GencoreError(f"cannot write to the output directory {path} ({error.strerror}): choose another --out.") from None
         if not resume and (path / ckpt.CHECKPOINT_NAME).exists():
             raise GencoreError(f"{path} already holds a run: pass --resume to continue it, or choose another --out.")
-        self.lock = RunLock(path)
+        self.lock = FolderLock(path)
         self.lock.acquire()
 
     def attach(self, trainer: Any) -> None:
@@ -66,6 +64,8 @@ class RunDirectory:
 
     def start(self, trainer: Any) -> None:
         self.lock.acquire()
+        if trainer.global_step > 0:  # continuing a checkpoint: say where from (a killed kernel, worker or Ctrl-C)
+            trainer.resumed_from.append({"epoch": trainer.epoch, "step_in_epoch": trainer.step_in_epoch})
         ckpt.write_json(self.path / ckpt.CONFIG_NAME, trainer.config.to_dict())
 
     def save(self, trainer: Any) -> None:
@@ -102,10 +102,13 @@ class RunDirectory:
             "epoch_seconds": trainer.epoch_seconds,
             "images_per_s": round(images / trainer.seconds, 1) if trainer.seconds > 0 else None,
             "device": machine_name(trainer.device),
+            "cpu": cpu_model(),
+            "threads": torch.get_num_threads(),  # results repeat bit for bit only at the same count (README)
             "precision": trainer.precision,
             "torch": torch.__version__,
             "python": platform.python_version(),
             **({"overrides": sorted(trainer.overrides)} if trainer.overrides else {}),
+            **({"resumed_from": trainer.resumed_from} if trainer.resumed_from else {}),
             **({"stopped_by": trainer.stopped_by} if status == "stopped" and trainer.stopped_by else {}),
             **({"message": message} if message else {}),
         })
@@ -126,6 +129,7 @@ def checkpoint_state(trainer: Any) -> dict[str, Any]:
         "seconds": trainer.seconds,
         "epoch_seconds": trainer.epoch_seconds,
         "precision": trainer.precision,
+        "resumed_from": trainer.resumed_from,
     }
 
 
@@ -148,44 +152,6 @@ def restore(trainer: Any, state: dict[str, Any]) -> None:
     trainer.seconds = float(state.get("seconds", 0.0))
     trainer.epoch_seconds = [float(t) for t in state.get("epoch_seconds", [])]
     trainer.precision = state.get("precision", trainer.precision)  # a run keeps the precision it started in
+    trainer.resumed_from = list(state.get("resumed_from", []))  # older checkpoints have none
     trainer.accumulator.load(state["partial_epoch"], trainer.device)
     trainer._rng_state = state["rng"]
-
-
-class RunLock:
-    """An exclusive lock on a run directory: an flock on its ``.lock`` file, which the operating
-    system drops when the holding process dies, so a killed run never blocks anyone. The file
-    names the holder (process id and host) for the message a second writer gets."""
-
-    NAME = ".lock"
-
-    def __init__(self, folder: Path) -> None:
-        self.path = folder / self.NAME
-        self.handle: Any = None
-
-    def acquire(self) -> None:
-        if self.handle is not None:
-            return
-        handle = open(self.path, "a+")
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "another process"
-            handle.close()
-            mine = holder.split(" ")[0] == f"pid={os.getpid()}"
-            raise RunLockedError(
-                f"{self.path.parent} is being written by {holder}{' (another trainer in this process)' if mine else ''}: "
-                "wait for that run to finish or stop it, or choose another --out."
-            ) from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"pid={os.getpid()} host={socket.gethostname()}\n")
-        handle.flush()
-        self.handle = handle
-
-    def release(self) -> None:
-        if self.handle is not None:
-            fcntl.flock(self.handle, fcntl.LOCK_UN)
-            self.handle.close()
-            self.handle = None

@@ -40,7 +40,7 @@ LOG_EVERY = 20  # steps between host syncs: trace point, NaN check, on_step call
 FIGURE_SAMPLES = 64  # fixed latent points for the sample grids
 Callback = Callable[["Trainer"], None]
 
-__all__ = ["Trainer", "TrainResult", "train", "train_or_load", "run_name", "generate", "sample_images", "LOG_EVERY"]
+__all__ = ["Trainer", "TrainResult", "train", "train_or_load", "resume_point", "run_name", "generate", "sample_images", "LOG_EVERY"]
 
 
 @dataclass
@@ -90,6 +90,7 @@ class Trainer:
         self.trace: list[dict[str, float]] = []  # step-metric means every log_every steps, x in (fractional) epochs
         self.epoch = self.step_in_epoch = self.global_step = 0  # epochs completed, steps into the current one, steps
         self.seconds, self.epoch_seconds = 0.0, []  # training time over all sessions, and at each epoch's end
+        self.resumed_from: list[dict[str, int]] = []  # where each later session continued the run (rundir.py)
         self._session_start = time.monotonic()
         self.accumulator = Accumulator(self.device)
         # Fixed latent points for the figures, from their own generator: drawing never moves the run's RNG.
@@ -111,6 +112,11 @@ class Trainer:
         what asked (a signal), for run.json."""
         self.stop_reason, self.stopped_by = reason, by
         self._stop.set()
+
+    @property
+    def stop_requested(self) -> bool:
+        """Whether a stop was asked for and the loop has not yet acted on it (or has, and returned)."""
+        return self._stop.is_set()
 
     @property
     def finished(self) -> bool:
@@ -247,6 +253,12 @@ def run_name(config: TrainConfig) -> str:
     return f"{config.model}-{config.dataset}-z{config.latent_dim}-e{config.epochs}{subset}-s{config.seed}-{digest}"
 
 
+def resume_point(trainer: Trainer) -> str:
+    """Where a restored, unfinished run stands, in words: '2 of 5 epochs done, 12 steps into the next'."""
+    done = f"{trainer.epoch} of {trainer.config.epochs} epochs done"
+    return done + (f", {trainer.step_in_epoch} steps into the next" if trainer.step_in_epoch else "")
+
+
 def train_or_load(config: TrainConfig, runs_dir: str | os.PathLike = "runs", progress: bool = True,
                   callbacks: dict[str, list[Callback]] | None = None) -> Trainer:
     """Train ``config`` into ``runs_dir/run_name(config)``, or load it if it already finished
@@ -260,5 +272,7 @@ def train_or_load(config: TrainConfig, runs_dir: str | os.PathLike = "runs", pro
     if trainer.finished:
         print(f"Loaded the finished run in {run_dir} ({trainer.epoch} epochs); nothing to train.")
     else:
+        if trainer.global_step > 0:  # a kernel, worker or Ctrl-C stopped it: its last checkpoint is kept
+            print(f"Resuming the unfinished run in {run_dir} from its last checkpoint: {resume_point(trainer)}.")
         trainer.fit()
     return trainer
