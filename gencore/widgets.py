@@ -21,7 +21,8 @@ from .config import TrainConfig
 from .errors import GencoreError
 from .explore import last_history_row, read_json
 from .figures import run_figures
-from .train import Trainer, run_name
+from .lock import FolderLock
+from .train import Trainer, resume_point, run_name
 
 
 def figure_png(figure: Any) -> bytes:
@@ -107,11 +108,14 @@ class TrainingPanel:
                 self._update_views(trainer)
                 self.status.value = f"Loaded the finished run {trainer.run_dir.name}: nothing to train. {_summary(trainer)}"
             else:
-                self.status.value = f"Training {trainer.run_dir.name} ..."
+                resuming = trainer.global_step > 0
+                self.status.value = (f"Resuming {trainer.run_dir.name} from its last checkpoint ({resume_point(trainer)}) ..."
+                                     if resuming else f"Training {trainer.run_dir.name} ...")
                 result = trainer.fit()
                 self._update_views(trainer)
                 self.status.value = (f"{result.status}: {result.epochs_done}/{_epochs(trainer.config.epochs)} in "
-                                     f"{trainer.run_dir}. {_summary(trainer)}")
+                                     f"{trainer.run_dir}{' (resumed from its last checkpoint)' if resuming else ''}. "
+                                     f"{_summary(trainer)}")
         except Exception as error:  # shown in the panel: a thread's exception would vanish
             self.status.value = f"<b>Training failed:</b> {html.escape(str(error))}"
         finally:
@@ -131,7 +135,7 @@ class TrainingPanel:
     def _show_progress(self, trainer: Trainer) -> None:
         """After each epoch: new loss curves and samples, and the epoch's numbers (while no Stop is pending)."""
         self._update_views(trainer)
-        if not trainer._stop.is_set():
+        if not trainer.stop_requested:
             self.status.value = f"epoch {trainer.epoch}/{trainer.config.epochs}: {_summary(trainer)}"
 
     def _update_views(self, trainer: Trainer) -> None:
@@ -141,8 +145,17 @@ class TrainingPanel:
         self._set_image(self.samples, figure_png(figures["samples"]))
 
     def _show_finished_run(self, folder: Path) -> None:
-        """The run already in ``folder`` (read from its PNGs: nothing is loaded or trained)."""
+        """The run already in ``folder`` (read from its PNGs: nothing is loaded or trained). An
+        unfinished one (its kernel was restarted or killed mid-training) is announced for resuming."""
         info = read_json(folder / "run.json")
+        if info and info.get("status") != "finished" and (folder / "checkpoint.pt").exists():
+            holder = FolderLock(folder).holder()
+            self.status.value = html.escape(
+                f"{folder.name} is training in another process ({holder}): wait for it, or choose other settings."
+                if holder else
+                f"Found the unfinished run {folder.name}: {info.get('epochs_done')} of {_epochs(info.get('epochs'))} "
+                f"saved ({info.get('status')} when it last wrote). Press Train to resume it from its last checkpoint.")
+            return
         if info.get("status") != "finished":
             return
         for image, name in ((self.losses, "losses.png"), (self.samples, "samples.png")):

@@ -66,3 +66,24 @@ def test_compare_shows_the_selected_runs_side_by_side(fixture_root: Path, tmp_pa
     p.compare_button.click()
     assert "latent 2," in p.comparison.value and "latent 16," in p.comparison.value
     assert p.comparison.value.count("<img") == 2
+
+
+def test_an_unfinished_run_is_announced_and_train_resumes_it(fixture_root: Path, tmp_path: Path) -> None:
+    """A run left unfinished (here stopped after epoch 1 of 3; a dead kernel leaves the same folder)."""
+    from gencore.train import Trainer, run_name
+
+    config = TrainConfig(model="gan", dataset="mnist", latent_dim=8, epochs=3, batch_size=32, width=8, subset=256,
+                         data_root=str(fixture_root), device="cpu")
+    first = Trainer(config, tmp_path / run_name(config), progress=False)
+    first.add_callback("on_epoch_end", lambda t: t.request_stop() if t.epoch == 1 else None)
+    assert first.fit().epochs_done == 1
+    p = panel(fixture_root, tmp_path, epochs=3)
+    assert "Found the unfinished run" in p.status.value and "1 of 3 epochs saved" in p.status.value, p.status.value
+    shown: list[str] = []
+    p.status.observe(lambda change: shown.append(change["new"]), "value")
+    p.train_button.click()
+    p.wait(120)
+    assert any(s.startswith(f"Resuming {run_name(config)} from its last checkpoint (1 of 3 epochs done)") for s in shown), shown
+    assert p.status.value.startswith("finished: 3/3 epochs") and "(resumed from its last checkpoint)" in p.status.value
+    info = json.loads((tmp_path / run_name(config) / "run.json").read_text())
+    assert info["resumed_from"] == [{"epoch": 1, "step_in_epoch": 0}]
