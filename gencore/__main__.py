@@ -340,7 +340,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:  # a Ctrl-C outside training, or a second one during it
-        print("interrupted: what was saved before is kept; 'train ... --resume' continues.", file=sys.stderr)
+        again = ("run the same sweep command again: finished runs are skipped, unfinished ones resume from their "
+                 "last checkpoint." if args.command == "sweep" else "'train ... --resume' continues.")
+        print(f"interrupted: what was saved before is kept; {again}", file=sys.stderr)
         return 130
 
 

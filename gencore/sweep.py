@@ -12,8 +12,13 @@ A results folder holds:
 
 The run list is plain data (``plan``) and each run is one call of ``execute_run(spec, settings)``
 that reads and writes only its own folder. Any executor that can call a function on a
-worker can run the list: the built-in one is a process pool (``--jobs N``); see the README
-for Ray and Dask.
+worker can run the list: a process pool on this machine (``--jobs N``) or Dask tasks.
+
+Faults a cluster sends: one sweep at a time fills a results folder (a second is refused, naming
+the first); one executor at a time runs a run (its folder's lock); a run whose worker dies is
+retried by Dask on another worker and resumes from the run's last checkpoint; a sweep run again
+after an interrupt skips finished runs and resumes unfinished ones. Every executor starts the
+notebook kernel with the same thread settings, so their numbers agree bit for bit on one machine.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from typing import Any, Iterable
 from .checkpoint import atomic_write, write_json
 from .config import DATASETS, MODELS, TrainConfig
 from .errors import GencoreError
+from .lock import WAIT_VARIABLE, FolderLock
 
 REPO_NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 NOTEBOOKS = {
@@ -44,7 +50,15 @@ RESULT_NAME = "result.json"
 NOTEBOOK_RESULT_NAME = "notebook-result.json"  # the notebook writes here; only the sweep writes RESULT_NAME
 # The table's columns, in order; a run's result.json may hold more.
 COLUMNS = ("model", "dataset", "latent_dim", "epochs", "seed", "subset", "fd", "classes_covered", "confidence",
-           "neg_elbo_nats", "bits_per_dim", "train_seconds", "wall_seconds", "images_per_s", "device", "status", "name")
+           "neg_elbo_nats", "bits_per_dim", "train_seconds", "wall_seconds", "images_per_s", "device", "threads", "status",
+           "name")
+# Thread settings a kernel inherits. Dask's nanny sets the last two to 1 and a local pool leaves them
+# unset; set alike, a local and a Dask sweep of one grid give the same numbers on one machine.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+# How long a run waits for its folder or its run directory to be let go: a run retried after its
+# worker died may start while that worker's kernel is still noticing (within a few seconds).
+LOCK_WAIT_SECONDS = 120
+TASK_RETRIES = 2  # Dask retries a run that raised; a run whose worker died is rescheduled by Dask itself
 
 
 @dataclass(frozen=True)
@@ -73,7 +87,7 @@ class SweepSettings:
     results_dir: str
     data_root: str | None = None
     eval_samples: int = 10_000
-    threads: int | None = None  # torch threads per run; None: the machine's cores shared among the jobs
+    threads: int | None = None  # torch threads per run; None: the cores of the machine running it shared among its jobs
     notebooks_dir: str = field(default_factory=lambda: str(REPO_NOTEBOOKS))
 
 
@@ -138,19 +152,28 @@ def _declared(path: str, mtime: float) -> tuple[str, ...]:
 
 def execute_run(spec: RunSpec, settings: SweepSettings) -> dict[str, Any]:
     """Run one notebook into ``results_dir/<name>``, or return its result if it already finished.
-    Everything the run needs is in its arguments, so any worker process or machine can call it."""
-    import papermill
-
+    Everything the run needs is in its arguments, so any worker process or machine can call it.
+    The run's folder is locked while it runs: a second executor of the same run waits for the
+    first (a Dask retry whose dead predecessor's kernel is still exiting), then finds it done or resumes it."""
     results = Path(settings.results_dir)
     folder = results / spec.name
-    done = read_result(folder)
-    if done is not None:
-        return {**done, "skipped": True}
     folder.mkdir(parents=True, exist_ok=True)
+    lock = FolderLock(folder, "run", "another executor has it: wait for it, or stop the sweep that runs it.")
+    lock.acquire(wait=LOCK_WAIT_SECONDS)
+    try:
+        done = read_result(folder)
+        if done is not None:
+            return {**done, "skipped": True}
+        return _execute_notebook(spec, settings, folder)
+    finally:
+        lock.release()
+
+
+def _execute_notebook(spec: RunSpec, settings: SweepSettings, folder: Path) -> dict[str, Any]:
+    import papermill
+
     (folder / NOTEBOOK_RESULT_NAME).unlink(missing_ok=True)  # left by a run killed before the sweep wrote its result
-    threads = settings.threads or _dask_worker_threads()
-    if threads:
-        os.environ["OMP_NUM_THREADS"] = str(threads)  # the kernel inherits it
+    set_kernel_environment(settings.threads or _worker_threads())
     notebook = Path(settings.notebooks_dir) / NOTEBOOKS[(spec.model, spec.dataset)]
     parameters = notebook_parameters(spec, settings)
     start = time.monotonic()
@@ -170,23 +193,35 @@ def execute_run(spec: RunSpec, settings: SweepSettings) -> dict[str, Any]:
     samples = Path(result.get("run_dir", "")) / "samples.png"
     if samples.is_file():  # a thumbnail beside the numbers: the table stays illustrated without checkpoints
         atomic_write(folder / "samples.png", lambda f: f.write(samples.read_bytes()))
-    write_json(folder / RESULT_NAME, result)
+    write_json(folder / RESULT_NAME, result)  # atomic: the row appears whole, once
     (folder / "failed.json").unlink(missing_ok=True)
     return result
+
+
+def set_kernel_environment(threads: int) -> None:
+    """What the notebook kernel that this process starts next inherits, whichever executor runs
+    it: ``threads`` for torch (OpenMP), MKL and OpenBLAS; no allocator tuning of Dask's (memory laid
+    out alike); and the lock wait, so a retried run waits for its dead predecessor's kernel."""
+    for name in THREAD_VARIABLES:
+        os.environ[name] = str(threads)
+    os.environ.pop("MALLOC_TRIM_THRESHOLD_", None)
+    os.environ[WAIT_VARIABLE] = str(LOCK_WAIT_SECONDS)
 
 
 EXECUTORS = ("local", "dask")
 
 
-def _dask_worker_threads() -> int | None:
-    """Inside a Dask worker: this machine's cores shared among the worker's task slots; else None."""
+def _worker_threads() -> int:
+    """Threads per run where the sweep did not fix them (a remote Dask cluster): this machine's
+    cores shared among the Dask worker's task slots, or all of them outside a worker."""
+    slots = 1
     try:
         from distributed import get_worker
 
         worker = get_worker()
+        slots = getattr(getattr(worker, "state", worker), "nthreads", 1) or 1
     except (ImportError, ValueError):  # not a Dask worker
-        return None
-    slots = getattr(getattr(worker, "state", worker), "nthreads", 1) or 1
+        pass
     return max(1, (os.cpu_count() or 1) // slots)
 
 
@@ -203,8 +238,20 @@ def run_sweep(specs: list[RunSpec], settings: SweepSettings, jobs: int = 1, log=
         raise GencoreError(f"unknown executor {executor!r}: choose one of {', '.join(EXECUTORS)}.")
     check_parameters(specs, settings)
     Path(settings.results_dir).mkdir(parents=True, exist_ok=True)
-    if (jobs > 1 or (executor == "dask" and not scheduler)) and settings.threads is None:
-        # Runs at once share this machine's cores; a remote cluster's workers share their own (execute_run).
+    sweep_lock = FolderLock(Path(settings.results_dir), "swept",
+                            "wait for that sweep to finish or stop it (run again, it continues), or choose another --out.")
+    sweep_lock.acquire(wait=0)  # never two sweeps on one folder
+    try:
+        return _run_and_report(specs, settings, jobs, log, executor, scheduler)
+    finally:
+        sweep_lock.release()
+
+
+def _run_and_report(specs: list[RunSpec], settings: SweepSettings, jobs: int, log, executor: str,  # noqa: ANN001
+                    scheduler: str | None) -> list[dict[str, Any]]:
+    if settings.threads is None and not (executor == "dask" and scheduler):
+        # Runs at once share this machine's cores, the same way for every executor (a remote
+        # cluster's workers share their own: execute_run).
         settings = SweepSettings(**{**asdict(settings), "threads": max(1, (os.cpu_count() or 1) // jobs)})
     results: list[dict[str, Any]] = []
     report = lambda result: (results.append(result), log(f"[{len(results)}/{len(specs)}] {_one_line(result)}"))  # noqa: E731
@@ -244,7 +291,9 @@ def _dask_results(specs: list[RunSpec], settings: SweepSettings, jobs: int, sche
                                                    dashboard_address=None)
     try:
         with Client(scheduler or cluster) as client:
-            futures = client.map(execute_run, specs, settings=settings, pure=False)
+            # pure=False: a rerun really reruns. Dask reschedules a run whose worker died (up to its
+            # allowed-failures) and retries one that raised; either way execute_run resumes the checkpoint.
+            futures = client.map(execute_run, specs, settings=settings, pure=False, retries=TASK_RETRIES)
             for _future, result in completed(futures, with_results=True):
                 yield result
     except OSError as error:  # no scheduler at that address
@@ -273,7 +322,8 @@ def write_result(path: str | os.PathLike, trainer: Any, quality: dict[str, Any])
         "seed": config.seed, "subset": config.subset, "run_dir": str(trainer.run_dir), "run_name": run_name(config),
         "status": info.get("status", "finished"), "epochs_done": trainer.epoch,
         "train_seconds": info.get("seconds"), "images_per_s": info.get("images_per_s"), "device": info.get("device"),
-        "torch": info.get("torch"),
+        "torch": info.get("torch"), "threads": info.get("threads"), "cpu": info.get("cpu"),
+        **({"resumed_from": info["resumed_from"]} if info.get("resumed_from") else {}),
         **{k: v for k, v in quality.items() if k not in ("model", "dataset", "latent_dim")},
     }
     write_json(Path(path), row)
@@ -287,7 +337,7 @@ def collect(results_dir: str | os.PathLike) -> list[dict[str, Any]]:
 
 def write_tables(results_dir: str | os.PathLike, rows: list[dict[str, Any]]) -> None:
     """results.csv (every column) and results.md (the main ones, rounded)."""
-    columns = list(COLUMNS) + sorted({k for r in rows for k in r} - set(COLUMNS) - {"class_shares"})
+    columns = list(COLUMNS) + sorted({k for r in rows for k in r} - set(COLUMNS) - {"class_shares", "resumed_from"})
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
     writer.writeheader()
