@@ -19,6 +19,26 @@ from gencore.classifier import Recipe, get_classifier
 
 REPO = Path(__file__).resolve().parents[1]
 
+# The same configuration repeats bit for bit on one machine at one thread count. Under another
+# thread count, executor or CPU, oneDNN and MKL pick other kernels and summation orders, and float32
+# results differ from about the 8th significant digit (a local and a Dask sweep on an Intel Xeon
+# with AMX differed by 6e-10 to 2e-8 relative). Tests that compare across those use this tolerance.
+ACROSS_KERNELS = {"rel": 1e-5, "abs": 1e-9}
+# What differs between any two runs of one configuration: clocks, places and the machine's name.
+NOT_REPEATED = {"train_seconds", "wall_seconds", "images_per_s", "run_dir", "device", "inception_note", "resumed_from"}
+
+
+def assert_rows_agree(rows: list[dict], expected: list[dict], ignore: set[str] = NOT_REPEATED) -> None:
+    """Two tables of one grid agree: the same runs and columns, equal words, numbers within ACROSS_KERNELS."""
+    assert [r.get("name") for r in rows] == [r.get("name") for r in expected]
+    for row, want in zip(rows, expected):
+        assert set(row) - ignore == set(want) - ignore, row.get("name")
+        for key in set(want) - ignore:
+            if isinstance(want[key], float) or isinstance(row[key], float):
+                assert row[key] == pytest.approx(want[key], **ACROSS_KERNELS), (row["name"], key, row[key], want[key])
+            else:
+                assert row[key] == want[key], (row["name"], key, row[key], want[key])
+
 
 def run_nbval(notebooks: list[Path], tmp_path: Path, cwd: Path) -> subprocess.CompletedProcess:
     """nbval in lax mode on executed notebooks, in a separate pytest with its own empty config
@@ -41,6 +61,18 @@ def real_data_root() -> Path | None:
 
 
 needs_real_data = pytest.mark.skipif(real_data_root() is None, reason="real MNIST/CIFAR-10 not on this machine")
+
+
+def cpu_has_native_bf16() -> bool:
+    from gencore.steps import native_bf16
+
+    return native_bf16(torch.device("cpu"))
+
+
+# bf16 training is for CPUs that compute it (AVX512-BF16, AMX); elsewhere torch emulates it 20x slower.
+needs_native_bf16 = pytest.mark.skipif(not cpu_has_native_bf16(), reason="this CPU has no native bf16 (AVX512-BF16 or AMX)")
+# The precision a test trains a GAN in when bf16 is not what it tests: bf16 where native, else fp32.
+GAN_TEST_PRECISION = "bf16" if cpu_has_native_bf16() else "fp32"
 
 
 def folder_digest(folder: Path) -> dict[str, str]:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from conftest import needs_native_bf16
 from gencore import steps
 from gencore.config import TrainConfig
 from gencore.errors import GencoreError
@@ -43,6 +44,7 @@ def test_the_vae_refuses_bf16_with_a_clear_message() -> None:
         TrainConfig(model="gan", precision="fp16")
 
 
+@needs_native_bf16
 @pytest.mark.parametrize("model", ["gan", "wgan-gp"])
 def test_a_bf16_run_trains_and_records_its_precision(model: str, fixture_root: Path, tmp_path: Path) -> None:
     result = Trainer(_config(fixture_root, model=model, precision="bf16", n_critic=2), tmp_path, progress=False).fit()

@@ -48,6 +48,20 @@ def _wait_for_epoch(process: subprocess.Popen, run: Path, epochs: int, timeout: 
         time.sleep(0.02)
 
 
+def _into_epoch_2(run: Path) -> None:
+    """Sleep about a third of epoch 1's measured time, so that a signal sent now lands inside epoch
+    2 on any CPU (an epoch takes about 2 s on a 2-core AMD EPYC, several times less with AMX)."""
+    deadline = time.monotonic() + 30
+    while True:  # history.csv is written just before run.json: wait for the epoch's time to be there
+        try:
+            first_epoch = json.loads((run / "run.json").read_text())["epoch_seconds"][0]
+            break
+        except (OSError, ValueError, KeyError, IndexError):
+            assert time.monotonic() < deadline, "run.json never recorded epoch 1"
+            time.sleep(0.01)
+    time.sleep(first_epoch / 3)
+
+
 def _assert_same_run(a: Path, b: Path) -> None:
     state_a, state_b = load_checkpoint(a), load_checkpoint(b)
     assert state_a["history"] == state_b["history"]
@@ -71,7 +85,7 @@ def test_sigkill_during_epoch_2_then_resume_matches_the_uninterrupted_run(refere
     run = tmp_path / "run"
     process = _train_process(data_root, run)
     _wait_for_epoch(process, run, 1)
-    time.sleep(0.4)  # into epoch 2
+    _into_epoch_2(run)
     process.send_signal(signal.SIGKILL)
     process.wait()
     state = load_checkpoint(run)
@@ -85,7 +99,7 @@ def test_ctrl_c_finishes_the_step_saves_and_resumes_exactly(reference_run: Path,
     run = tmp_path / "run"
     process = _train_process(data_root, run)
     _wait_for_epoch(process, run, 1)
-    time.sleep(0.4)
+    _into_epoch_2(run)
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=120)
     assert process.returncode == 0, err
@@ -246,7 +260,7 @@ def test_sigterm_during_epoch_2_stops_cleanly_and_resume_matches_the_uninterrupt
     run = tmp_path / "run"
     process = _train_process(data_root, run)
     _wait_for_epoch(process, run, 1)
-    time.sleep(0.4)
+    _into_epoch_2(run)
     process.send_signal(signal.SIGTERM)
     out, err = process.communicate(timeout=120)
     assert process.returncode == 0, err

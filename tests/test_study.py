@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import GAN_TEST_PRECISION
 from gencore.course import STUDY
 from gencore.study import COLUMNS, run_study, study_configs
 
@@ -31,7 +32,7 @@ def test_the_study_grid_is_the_seeds_with_the_vae_at_its_own_width_and_in_fp32()
 
 def test_a_study_keeps_the_shorter_run_measures_each_kept_epoch_once_and_resumes(tmp_path: Path, data_root: Path) -> None:
     config = study_configs(["gan"], ["mnist"], gan_width=8, epochs=2, data_root=str(data_root), device="cpu",
-                           gan_precision="bf16")[0]  # latent 2
+                           gan_precision=GAN_TEST_PRECISION)[0]  # latent 2
     config = dataclasses.replace(config, subset=256)
     out, runs = tmp_path / "out", tmp_path / "runs"
     log: list[str] = []
@@ -43,7 +44,7 @@ def test_a_study_keeps_the_shorter_run_measures_each_kept_epoch_once_and_resumes
         rows = list(reader)
     assert [int(r["epochs"]) for r in rows] == [1, 2]
     for row in rows:
-        assert (row["model"], row["dataset"], row["width"], row["precision"], row["run"]) == ("gan", "mnist", "8", "bf16",
+        assert (row["model"], row["dataset"], row["width"], row["precision"], row["run"]) == ("gan", "mnist", "8", GAN_TEST_PRECISION,
                                                                                              "gan-mnist-z2")
         assert row["device"].startswith("cpu") and float(row["fd"]) > 0 and int(row["n"]) == 200
     # Epoch 1 is the kept snapshot, not the end: its clock is no later and its samples differ. (On a fast machine both
