@@ -21,21 +21,20 @@ from torch import nn
 from .checkpoint import load_run
 from .config import TrainConfig
 from .data import IMAGE_SHAPES, load_dataset
+from .errors import GencoreError
 from .explore import interpolation_images
-from .figures import run_figures
+from .figures import FIGURE_SAMPLES, run_figures
 from .lessons import critic_catch_up as _critic_catch_up
 from .lessons import plot_critic_catch_up
 from .models.gan import Critic
 from .plots import plot_interpolation, plot_losses
 from .reference import load_reference
 from .sampling import generate
-from .train import FIGURE_SAMPLES, Trainer, train_or_load
+from .train import Trainer, train_or_load
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = REPO / "notebooks"
 STUDY = NOTEBOOKS / "reference" / "study"  # the shipped study: results.csv, grids, curves, histories
-PAIRS = {"vae": "01_vae_mnist 02_vae_cifar10", "gan": "03_gan_mnist 04_gan_cifar10",
-         "wgan-gp": "05_wgan_gp_mnist 06_wgan_gp_cifar10"}
 
 
 # ---------------------------------------------------------------------- showing the code
@@ -48,7 +47,10 @@ class Source:
         self.obj = obj
         self.source = inspect.getsource(obj)
         lines, self.line = inspect.getsourcelines(obj)
-        self.path = Path(inspect.getsourcefile(obj)).resolve().relative_to(REPO)
+        source_file = inspect.getsourcefile(obj)
+        if source_file is None:
+            raise GencoreError(f"{obj!r} has no source file to show.")
+        self.path = Path(source_file).resolve().relative_to(REPO)
         self.name = f"{obj.__module__}.{obj.__qualname__}"
 
     def _repr_html_(self) -> str:

@@ -1,4 +1,4 @@
-"""What the notebooks show after training: model summaries, latent interpolation, and the
+"""What the notebooks show after training: latent interpolation, layer shapes, and the
 seed study's comparisons assembled from the runs that already exist."""
 
 from __future__ import annotations
@@ -18,19 +18,6 @@ from .train import run_name
 # The seed study's grid (DESIGN.md): latent sizes per dataset, and the two training lengths.
 SEED_LATENTS = {"mnist": (2, 64), "cifar10": (64, 512)}
 SEED_EPOCHS = (20, 100)
-
-
-def model_summary(models: dict[str, nn.Module]) -> str:
-    """Each network's layers with their parameter counts, and the totals."""
-    lines = []
-    for role, model in models.items():
-        total = sum(p.numel() for p in model.parameters())
-        lines.append(f"{role}: {type(model).__name__}, {total:,} parameters")
-        for name, module in model.named_modules():
-            own = sum(p.numel() for p in module.parameters(recurse=False))
-            if own:
-                lines.append(f"  {name:<18} {str(module):<64.64} {own:>10,}")
-    return "\n".join(lines)
 
 
 def slerp(z0: torch.Tensor, z1: torch.Tensor, steps: int) -> torch.Tensor:

@@ -16,7 +16,7 @@ from . import plots
 from .checkpoint import atomic_write
 from .data import to_float
 
-FIGURE_SAMPLES = 64  # images in each sample grid
+FIGURE_SAMPLES = 64  # images in each sample grid, from as many fixed latent points
 DPI = 110  # saved figures: sharp on a laptop screen, a few hundred KB each
 
 

@@ -149,7 +149,7 @@ class QualityRows:
                 self.meter = False
                 if self.verbose:
                     print(f"note: no quality numbers in the history ({error})", flush=True)
-        if not self.meter:
+        if not isinstance(self.meter, QualityMeter):
             return
         images = sample_images(trainer.models, config.latent_dim, self.samples, config.seed, trainer.device)
         quality = self.meter.measure(images)
@@ -167,6 +167,8 @@ class InceptionFeatures(nn.Module):
     """torchvision's Inception v3 pool features (2048) from images in [0, 1] of any size."""
 
     num_features = 2048
+    mean: torch.Tensor  # ImageNet's channel means and deviations (buffers, set below)
+    std: torch.Tensor
 
     def __init__(self, weights: Path) -> None:
         super().__init__()
@@ -250,10 +252,11 @@ def evaluate_models(config: TrainConfig, models: dict[str, nn.Module], n: int = 
     test = meter.real_images
     if inception:
         result["inception_fd"], result["inception_note"] = inception_fd(images, test)
-    if config.model == "vae":  # a likelihood bound only the VAE has
+    epoch_metrics = config.family.epoch_metrics
+    if epoch_metrics is not None:  # a likelihood bound: only a family with test losses (the VAE) has one
         with torch.random.fork_rng(devices=[]):  # the reparameterised draws: seeded, and the caller's RNG untouched
             torch.manual_seed(seed)
-            numbers = config.family.epoch_metrics(models, test, device, EVAL_BATCH)
+            numbers = epoch_metrics(models, test, device, EVAL_BATCH)
         result.update(vae_bound(numbers["test_mse"], numbers["test_kl"], tuple(test.shape[1:])))
     return result
 

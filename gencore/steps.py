@@ -1,5 +1,5 @@
-"""What every family's step shares: the optimisers, the numeric precision it runs in, and
-lookup tables derived from the family records (gencore.families), where each step lives.
+"""What every family's step shares: the optimisers and the numeric precision it runs in (each
+step itself lives in its family record, gencore.families).
 
 A step takes a float batch already on the device and returns its metrics as detached 0-d
 tensors (no host sync), keyed by the history's column names.
@@ -15,32 +15,19 @@ from typing import TYPE_CHECKING, Iterator
 import torch
 
 from .errors import GencoreError
-from .families import FAMILIES, Metrics, Models, Optimizers, StepFunction
-from .families.vae import test_metrics
+from .families import Models, Optimizers
 
 if TYPE_CHECKING:
     from .config import TrainConfig
 
-# The families' records as tables, for callers that want one column of them.
-STEPS: dict[str, StepFunction] = {name: family.step for name, family in FAMILIES.items()}
-METRICS: dict[str, tuple[str, ...]] = {name: family.metrics for name, family in FAMILIES.items()}
-VALUE_RANGE: dict[str, str] = {name: family.value_range for name, family in FAMILIES.items()}
-
-__all__ = ["Metrics", "Models", "Optimizers", "STEPS", "METRICS", "VALUE_RANGE", "build_optimizers",
-           "precision_context", "resolve_precision", "vae_test_metrics"]
-
-
-def vae_test_metrics(vae: torch.nn.Module, images: torch.Tensor, batch_size: int, device: torch.device) -> dict[str, float]:
-    """Test KL, MSE and total per image of a VAE over a whole uint8 split (the VAE family's
-    epoch metrics, under the name earlier versions gave them)."""
-    return test_metrics({"vae": vae}, images, device, batch_size)
+__all__ = ["build_optimizers", "precision_context", "resolve_precision", "native_bf16"]
 
 
 def build_optimizers(config: "TrainConfig", models: Models) -> Optimizers:
     """One Adam per network with the configuration's learning rate and betas. The fused
     kernel (one pass over all parameters) measured 2-6% faster per step on a 2-core CPU;
     it computes the same update, and is used where the device has it."""
-    optimizers = {}
+    optimizers: Optimizers = {}
     for name, model in models.items():
         device = next(model.parameters()).device.type
         fused = True if device in ("cpu", "cuda", "mps") else None
@@ -98,7 +85,7 @@ def _bf16_measures_faster(config: "TrainConfig", device: torch.device, steps: in
     rates = {}
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         torch.manual_seed(0)
-        networks = {k: m.to(device, memory_format=family.layout) for k, m in family.build(config, shape).items()}
+        networks = {k: m.to(device).to(memory_format=family.layout) for k, m in family.build(config, shape).items()}
         optimizers = build_optimizers(config, networks)
         x = torch.rand(config.batch_size, *shape, device=device).contiguous(memory_format=family.layout)
         step = family.bind()

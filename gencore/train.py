@@ -25,6 +25,8 @@ from torch import nn
 from .config import TrainConfig
 from .data import batch_indices, epoch_order, load_splits, to_float
 from .errors import GencoreError
+from .figures import FIGURE_SAMPLES
+from .families.base import TEST_BATCH
 from .history import Accumulator
 from .metrics import QualityRows
 from .progress import ProgressBar
@@ -37,7 +39,6 @@ from .steps import build_optimizers, precision_context, resolve_precision
 # (the built-in ones first: quality rows join an epoch's row before the run directory saves it).
 EVENTS = ("on_train_start", "on_step", "on_epoch_end", "on_stop", "on_train_end", "on_failure")
 LOG_EVERY = 20  # steps between host syncs: trace point, NaN check, on_step callbacks
-FIGURE_SAMPLES = 64  # fixed latent points for the sample grids
 Callback = Callable[["Trainer"], None]
 
 __all__ = ["Trainer", "TrainResult", "train", "train_or_load", "resume_point", "run_name", "generate", "sample_images", "LOG_EVERY"]
@@ -68,7 +69,8 @@ class Trainer:
         self.config, self.family = config, config.family
         self.callbacks: dict[str, list[Callback]] = {event: [] for event in EVENTS}
         self.log_every = LOG_EVERY
-        self._stop, self.stop_reason, self.stopped_by, self.status, self.error = threading.Event(), "", "", "", None
+        self._stop, self.stop_reason, self.stopped_by, self.status = threading.Event(), "", "", ""
+        self.error: BaseException | None = None  # what ended a failed run, for the run directory's record
         self.run_dir = Path(run_dir) if run_dir is not None else None
         directory = RunDirectory(self.run_dir, resume) if self.run_dir is not None else None  # fails before loading
         self.device = resolve_device(config.device)
@@ -78,7 +80,7 @@ class Trainer:
         self.test_images = self.test_data.images if self.test_data is not None else None
         self.images = self.train_data.images.to(self.device)  # the whole split, uint8, on the device
         seed_everything(config.seed)
-        self.models = {name: m.to(self.device, memory_format=self.family.layout)
+        self.models = {name: m.to(self.device).to(memory_format=self.family.layout)
                        for name, m in self.family.build(config, self.train_data.image_shape).items()}
         self.optimizers = build_optimizers(config, self.models)
         self._rng_state = capture_rng_state()  # the run owns its random state: any interleaving of runs repeats
@@ -89,7 +91,7 @@ class Trainer:
         self.history: list[dict[str, float]] = []
         self.trace: list[dict[str, float]] = []  # step-metric means every log_every steps, x in (fractional) epochs
         self.epoch = self.step_in_epoch = self.global_step = 0  # epochs completed, steps into the current one, steps
-        self.seconds, self.epoch_seconds = 0.0, []  # training time over all sessions, and at each epoch's end
+        self.seconds, self.epoch_seconds = 0.0, list[float]()  # training time over all sessions, and at each epoch's end
         self.resumed_from: list[dict[str, int]] = []  # where each later session continued the run (rundir.py)
         self._session_start = time.monotonic()
         self.accumulator = Accumulator(self.device)
@@ -190,8 +192,8 @@ class Trainer:
 
     def _end_epoch(self) -> None:
         row: dict[str, float] = {"epoch": self.epoch + 1, **self.accumulator.means()}
-        if self.family.epoch_metrics is not None:
-            row.update(self.family.epoch_metrics(self.models, self.test_data.images, self.device))
+        if self.family.epoch_metrics is not None and self.test_data is not None:
+            row.update(self.family.epoch_metrics(self.models, self.test_data.images, self.device, TEST_BATCH))
         self.history.append(row)
         self.epoch_seconds.append(round(self.seconds, 2))  # kept apart from the history, which repeats exactly
         self.epoch += 1

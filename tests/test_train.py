@@ -11,7 +11,8 @@ import torch
 
 from conftest import needs_real_data, real_data_root
 from gencore.config import TrainConfig
-from gencore.steps import METRICS, vae_test_metrics
+from gencore.families import FAMILIES
+from gencore.families.base import TEST_BATCH
 from gencore.train import Trainer, train
 
 MODELS = ("vae", "gan", "wgan-gp")
@@ -44,7 +45,7 @@ def test_every_model_trains_on_every_dataset(model: str, dataset: str, fixture_r
     result = train(tiny(model, fixture_root, dataset=dataset, subset=100), tmp_path / "run", progress=False)
     assert result.status == "finished" and result.epochs_done == 1
     row = result.history[0]
-    expected = set(METRICS[model]) | ({"test_kl", "test_mse", "test_total"} if model == "vae" else set())
+    expected = set(FAMILIES[model].metrics) | ({"test_kl", "test_mse", "test_total"} if model == "vae" else set())
     assert expected <= set(row)
     assert all(torch.isfinite(torch.tensor(v)) for v in row.values())
 
@@ -113,7 +114,7 @@ def _vae_learns(root: Path, subset: int) -> tuple[float, float]:
     trainer = Trainer(TrainConfig(model="vae", dataset="mnist", latent_dim=2, epochs=1, subset=subset,
                                   data_root=str(root), device="cpu"), progress=False)
     torch.manual_seed(0)
-    before = vae_test_metrics(trainer.models["vae"], trainer.test_data.images, 500, trainer.device)["test_total"]
+    before = trainer.family.epoch_metrics(trainer.models, trainer.test_data.images, trainer.device, TEST_BATCH)["test_total"]
     after = trainer.fit().history[0]["test_total"]
     return before, after
 

@@ -10,7 +10,7 @@ replace any of them (``Trainer(config, overrides={...})``) and train with their 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 import torch
@@ -21,6 +21,7 @@ from ..errors import GencoreError
 if TYPE_CHECKING:  # type hints only: config.py imports the registry, not the other way round
     from ..config import TrainConfig
 
+TEST_BATCH = 500  # images per forward pass when a family measures the test split; bounds memory, not the result
 Metrics = dict[str, torch.Tensor]
 Models = dict[str, nn.Module]
 Optimizers = dict[str, torch.optim.Optimizer]
@@ -58,9 +59,9 @@ class Family:
     layout: torch.memory_format = torch.contiguous_format  # channels_last for convolutional networks
     precisions: tuple[str, ...] = ("fp32",)  # what the family may train in (bf16 where it measured no worse)
     steps_per_update: Callable[["TrainConfig"], int] = lambda config: 1  # steps per generator update
-    epoch_metrics: Callable[[Models, torch.Tensor, torch.device], dict[str, float]] | None = None  # on the test split
+    # Numbers on the test split after each epoch: (models, test images, device, batch size) -> columns.
+    epoch_metrics: Callable[[Models, torch.Tensor, torch.device, int], dict[str, float]] | None = None
     extra_figures: Callable[[Any, tuple[str, ...] | None], dict[str, Any]] | None = None  # (run view, names wanted)
-    notes: Mapping[str, str] = field(default_factory=dict)  # a line per setting that differs from the paper
 
     def bind(self, overrides: Mapping[str, Callable[..., Any]] | None = None) -> Callable[..., Metrics]:
         """The step with its parts fixed: gencore's, or the caller's where ``overrides`` names one.
@@ -76,9 +77,3 @@ class Family:
 
         step.__doc__ = self.step.__doc__
         return step
-
-    @property
-    def test_columns(self) -> tuple[str, ...]:
-        """Columns that epoch_metrics adds (the VAE's test_* losses), from the loss panels."""
-        return tuple(c for _, columns in self.loss_panels for c in columns if c not in self.metrics)
-

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import torch
 from matplotlib.figure import Figure
@@ -25,7 +25,7 @@ def vae_step(models: Models, optimizers: Optimizers, x: torch.Tensor, config: "T
              parts: Parts) -> Metrics:
     """One VAE update on a batch x in [0, 1]: encode, draw z by the reparameterisation, decode,
     and descend on the negative ELBO (summed squared error + KL, up to constants)."""
-    vae, optimizer = models["vae"], optimizers["vae"]
+    vae, optimizer = cast(VAE, models["vae"]), optimizers["vae"]
     mean, log_var = vae.encode(x)  # q(z|x) = N(mean, diag(exp(log_var))), each (B, latent)
     z = parts["reparameterize"](mean, log_var)  # z = mean + eps * exp(log_var / 2): gradients reach the encoder
     recon = vae.decode(z)  # (B, C, H, W) in [0, 1]
@@ -38,7 +38,7 @@ def vae_step(models: Models, optimizers: Optimizers, x: torch.Tensor, config: "T
 
 
 @torch.no_grad()
-def test_metrics(models: Models, images: torch.Tensor, device: torch.device, batch_size: int = 500) -> dict[str, float]:
+def test_metrics(models: Models, images: torch.Tensor, device: torch.device, batch_size: int) -> dict[str, float]:
     """Test KL, MSE and total per image over a whole uint8 split (one reparameterised draw each)."""
     vae = models["vae"]
     was_training = vae.training
