@@ -160,11 +160,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _evaluate(args: argparse.Namespace) -> int:
     from .checkpoint import write_json
-    from .config import _integer
+    from .config import parse_int
     from .metrics import evaluate_run, format_quality
 
-    n = _integer("n", args.n, 2, 1_000_000)
-    seed = _integer("seed", args.seed, 0, 2**63 - 1)
+    n = parse_int("n", args.n, 2, 1_000_000)
+    seed = parse_int("seed", args.seed, 0, 2**63 - 1)
     result = evaluate_run(args.run_dir, n=n, data_root=args.data_root, seed=seed,
                           train_classifier=not args.no_train_classifier, classifier=args.classifier)
     print(f"{result['model']} on {result['dataset']}, latent {result['latent_dim']}, {result['epochs_done']} epochs")
@@ -176,14 +176,14 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from .config import _integer
+    from .config import parse_int
     from .sweep import SweepSettings, parse_parameters, plan, run_sweep
 
     # plan() validates every value through TrainConfig, so the flags go in as typed.
     specs = plan(args.model, args.dataset, args.latent_dims, args.epochs, args.seeds, args.subset, parse_parameters(args.param))
-    jobs = _integer("jobs", args.jobs, 1, 256)
+    jobs = parse_int("jobs", args.jobs, 1, 256)
     data_root = str(Path(args.data_root).resolve()) if args.data_root else None  # the notebooks run in notebooks/
-    settings = SweepSettings(str(Path(args.out).resolve()), data_root, _integer("eval_samples", args.eval_samples, 2, 1_000_000))
+    settings = SweepSettings(str(Path(args.out).resolve()), data_root, parse_int("eval_samples", args.eval_samples, 2, 1_000_000))
     if args.scheduler and args.executor != "dask":
         raise GencoreError("--scheduler is for --executor dask.")
     records = run_sweep(specs, settings, jobs, executor=args.executor, scheduler=args.scheduler)
@@ -229,15 +229,15 @@ def _training_split(dataset: str, data_root: str | None) -> str:
 def _study(args: argparse.Namespace) -> int:
     import torch
 
-    from .config import _integer
+    from .config import parse_int
     from .study import run_study, study_configs
 
-    keep = tuple(sorted({_integer("epochs", e, 1, None) for e in args.epochs}))
+    keep = tuple(sorted({parse_int("epochs", e, 1, None) for e in args.epochs}))
     if args.threads is not None:
-        torch.set_num_threads(_integer("threads", args.threads, 1, 1024))
-    configs = study_configs(args.models, args.datasets, _integer("gan_width", args.gan_width, 1, 1024), keep[-1],
+        torch.set_num_threads(parse_int("threads", args.threads, 1, 1024))
+    configs = study_configs(args.models, args.datasets, parse_int("gan_width", args.gan_width, 1, 1024), keep[-1],
                             args.data_root, args.device, args.precision)
-    rows = run_study(args.out, args.runs_dir, configs, keep, n_eval=_integer("n", args.n, 2, 1_000_000))
+    rows = run_study(args.out, args.runs_dir, configs, keep, n_eval=parse_int("n", args.n, 2, 1_000_000))
     print(f"{len(rows)} rows in {args.out}/results.csv")
     return 0
 
@@ -307,13 +307,13 @@ def _sample(args: argparse.Namespace) -> int:
     import torch
 
     from .checkpoint import atomic_write, load_run, torch_bytes
-    from .config import _integer
+    from .config import parse_int
     from .reference import load_reference, parse_reference
     from .runtime import resolve_device
     from .sampling import sample_images
 
-    n = _integer("n", args.n, 1, 1_000_000)
-    seed = _integer("seed", args.seed, 0, 2**63 - 1)
+    n = parse_int("n", args.n, 1, 1_000_000)
+    seed = parse_int("seed", args.seed, 0, 2**63 - 1)
     device = resolve_device(args.device)
     name = parse_reference(args.run_dir)
     if name is not None:

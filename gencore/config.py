@@ -32,9 +32,11 @@ class TrainConfig:
     dataset: str = "mnist"  # one of DATASETS
     latent_dim: int = 64  # the one size the seed study uses on both datasets
     epochs: int = 20  # the seed's shorter setting; the study compares 20 with 100
-    batch_size: int | None = None  # None: the seed's value for the family (VAE 128, GANs 64)
-    lr: float | None = None  # None: the seed's value (VAE and GAN 1e-4, WGAN-GP 5e-5)
-    betas: tuple[float, float] | None = None  # None: the family's Adam betas (DCGAN's 0.5, WGAN-GP's (0, 0.9))
+    # The next three may be given as None: __post_init__ fills in the family's value, so after
+    # construction they always hold a number (their types say what a built config holds).
+    batch_size: int = None  # type: ignore[assignment]  # None: the seed's value for the family (VAE 128, GANs 64)
+    lr: float = None  # type: ignore[assignment]  # None: the seed's value (VAE and GAN 1e-4, WGAN-GP 5e-5)
+    betas: tuple[float, float] = None  # type: ignore[assignment]  # None: the family's Adam betas (DCGAN's 0.5, WGAN-GP's (0, 0.9))
     width: int = 64  # DCGAN's base channel count (ngf = ndf = 64); the VAE's hidden sizes are 8x, 4x, 2x it
     n_critic: int = 5  # WGAN-GP: critic steps per generator step (Gulrajani et al. 2017)
     gp_weight: float = 10.0  # WGAN-GP: gradient penalty weight lambda (Gulrajani et al. 2017)
@@ -51,16 +53,16 @@ class TrainConfig:
     def __post_init__(self) -> None:
         self.model = _choice("model", self.model, MODELS)
         self.dataset = _choice("dataset", self.dataset, DATASETS)
-        self.latent_dim = _integer("latent_dim", self.latent_dim, 1, MAX_LATENT_DIM)
-        self.epochs = _integer("epochs", self.epochs, 1, None)
-        self.width = _integer("width", self.width, 1, 1024)
-        self.n_critic = _integer("n_critic", self.n_critic, 1, 100)
-        self.seed = _integer("seed", self.seed, 0, 2**63 - 1)
-        self.eval_every = _integer("eval_every", self.eval_every, 0, None)
+        self.latent_dim = parse_int("latent_dim", self.latent_dim, 1, MAX_LATENT_DIM)
+        self.epochs = parse_int("epochs", self.epochs, 1, None)
+        self.width = parse_int("width", self.width, 1, 1024)
+        self.n_critic = parse_int("n_critic", self.n_critic, 1, 100)
+        self.seed = parse_int("seed", self.seed, 0, 2**63 - 1)
+        self.eval_every = parse_int("eval_every", self.eval_every, 0, None)
         defaults = self.family.seed_settings
         if self.batch_size is None:
             self.batch_size = defaults.batch_size
-        self.batch_size = _integer("batch_size", self.batch_size, 1, None)
+        self.batch_size = parse_int("batch_size", self.batch_size, 1, None)
         if self.lr is None:
             self.lr = defaults.lr
         self.lr = _positive_float("lr", self.lr)
@@ -73,7 +75,7 @@ class TrainConfig:
                                "use precision fp32 or auto.")
         self.gp_weight = _float("gp_weight", self.gp_weight, minimum=0.0)
         if self.subset is not None:
-            self.subset = _integer("subset", self.subset, 1, None)
+            self.subset = parse_int("subset", self.subset, 1, None)
         if self.time_budget is not None:
             self.time_budget = _positive_float("time_budget", self.time_budget)
         if self.data_root is not None and not isinstance(self.data_root, str):
@@ -134,7 +136,8 @@ def _parse_number(name: str, value: Any, what: str) -> int | float:
         raise GencoreError(f"{name} must be {what}, got {value!r}.") from None
 
 
-def _integer(name: str, value: Any, minimum: int, maximum: int | None) -> int:
+def parse_int(name: str, value: Any, minimum: int, maximum: int | None) -> int:
+    """``value`` (a number or text: "64", "1e2") as a whole number in [minimum, maximum], or one clear error naming ``name``."""
     number = _parse_number(name, value, "a whole number")
     if isinstance(number, float):
         if not math.isfinite(number) or not number.is_integer():
