@@ -87,7 +87,7 @@ def run_bench(
         precisions = ("fp32", "bf16") if native_bf16(torch.device("cpu")) else ("fp32",)
     peaks = {precision: _in_child(peak_flops, precision) for precision in precisions}
     flags = cpu_flags()
-    machine = {
+    machine: dict[str, Any] = {
         "cpu": machine_name("cpu"),
         "cores": os.cpu_count(),
         "threads": torch.get_num_threads(),
@@ -199,7 +199,7 @@ def peak_flops(precision: str = "fp32", repeats: int = 10) -> dict[str, Any]:
     n = 2048
     a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
     matmul = _best_rate(lambda: a @ b, 2 * n**3, repeats)
-    conv = torch.nn.Conv2d(256, 256, 3, padding=1, bias=False).to(dtype=dtype, memory_format=torch.channels_last)
+    conv = torch.nn.Conv2d(256, 256, 3, padding=1, bias=False).to(dtype=dtype).to(memory_format=torch.channels_last)
     x = torch.randn(32, 256, 32, 32, dtype=dtype).contiguous(memory_format=torch.channels_last)
     with torch.no_grad():
         convolution = _best_rate(lambda: conv(x), 2 * 32 * 32 * 32 * 256 * 256 * 9, repeats)
@@ -362,7 +362,7 @@ def _estimate_one(config: TrainConfig, where: torch.device, steps: int) -> TimeE
 
     family = config.family
     shape, layout = IMAGE_SHAPES[config.dataset], family.layout
-    networks = {k: m.to(where, memory_format=layout) for k, m in family.build(config, shape).items()}
+    networks = {k: m.to(where).to(memory_format=layout) for k, m in family.build(config, shape).items()}
     optimizers = build_optimizers(config, networks)
     x = torch.rand(config.batch_size, *shape, device=where).contiguous(memory_format=layout)
     # A WGAN-GP generator update comes once per n_critic critic steps: time whole cycles.

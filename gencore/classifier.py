@@ -177,11 +177,13 @@ def train_classifier(
     torch_device = resolve_device(device)
     generator = torch.Generator().manual_seed(recipe.seed)
     torch.manual_seed(recipe.seed)
-    model = DomainClassifier(train.image_shape, recipe.width).to(torch_device, memory_format=torch.channels_last)
-    decay, no_decay = [], []
+    model = DomainClassifier(train.image_shape, recipe.width).to(torch_device).to(memory_format=torch.channels_last)
+    decay: list[nn.Parameter] = []
+    no_decay: list[nn.Parameter] = []
     for parameter in model.parameters():
         (decay if parameter.ndim > 1 else no_decay).append(parameter)  # no decay on BN and biases
-    optimizer = torch.optim.SGD([{"params": decay, "weight_decay": recipe.weight_decay}, {"params": no_decay}],
+    groups: list[dict[str, Any]] = [{"params": decay, "weight_decay": recipe.weight_decay}, {"params": no_decay}]
+    optimizer = torch.optim.SGD(groups,
                                 lr=recipe.lr, momentum=0.9, nesterov=True)
     batch_size = min(recipe.batch_size, len(train))
     steps_per_epoch = len(train) // batch_size

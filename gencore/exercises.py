@@ -233,7 +233,7 @@ def _critic_cases() -> list[Case]:
 
 
 def _penalty_cases() -> list[Case]:
-    def run_linear(fn: Callable, norm: float, batch: int) -> tuple[Any, nn.Module]:
+    def run_linear(fn: Callable, norm: float, batch: int) -> tuple[Any, _Linear]:
         torch.manual_seed(4)
         critic = _Linear(norm)
         return fn(critic, torch.randn(batch, 1, 4, 4), torch.randn(batch, 1, 4, 4)), critic

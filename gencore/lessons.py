@@ -23,8 +23,10 @@ from matplotlib.figure import Figure
 from torch import nn
 
 from .data import to_float
+from .errors import GencoreError
 from .families.wgan_gp import WGAN_GP_FAMILY, critic_update
 from .grids import show_grid
+from .models.vae import VAE
 
 
 def _float_images(images: torch.Tensor) -> torch.Tensor:
@@ -158,8 +160,9 @@ def radial_power(images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     yy, xx = torch.meshgrid(torch.arange(h) - h // 2, torch.arange(w) - w // 2, indexing="ij")
     radius = torch.sqrt(xx.float() ** 2 + yy.float() ** 2).round().long()
     top = min(h, w) // 2
-    sums = torch.zeros(radius.max() + 1).index_add_(0, radius.flatten(), power.flatten())
-    counts = torch.zeros(radius.max() + 1).index_add_(0, radius.flatten(), torch.ones(h * w))
+    bins = int(radius.max()) + 1
+    sums = torch.zeros(bins).index_add_(0, radius.flatten(), power.flatten())
+    counts = torch.zeros(bins).index_add_(0, radius.flatten(), torch.ones(h * w))
     frequencies = torch.arange(1, top + 1)
     return frequencies, (sums / counts.clamp_min(1))[1:top + 1]
 
@@ -186,7 +189,7 @@ def power_spectra(sets: dict[str, torch.Tensor], title: str) -> Figure:
 
 
 @torch.no_grad()
-def kl_per_dimension(vae: torch.nn.Module, images: torch.Tensor, batch: int = 1000) -> torch.Tensor:
+def kl_per_dimension(vae: VAE, images: torch.Tensor, batch: int = 1000) -> torch.Tensor:
     """Each latent dimension's KL(q(z_j|x) || N(0, 1)), averaged over the images, in nats. A
     dimension the KL term has switched off sits near 0: the encoder ignores it."""
     was_training = vae.training
@@ -197,6 +200,8 @@ def kl_per_dimension(vae: torch.nn.Module, images: torch.Tensor, batch: int = 10
         kl = -0.5 * (1 + log_var - mean.pow(2) - log_var.exp())  # (B, latent)
         total = kl.sum(0) if total is None else total + kl.sum(0)
     vae.train(was_training)
+    if total is None:
+        raise GencoreError("kl_per_dimension needs at least one image.")
     return total / images.shape[0]
 
 

@@ -97,7 +97,9 @@ def plan(models: Iterable[str], datasets: Iterable[str], latent_dims: Iterable[i
     extra = tuple(sorted((parameters or {}).items()))
     specs = []
     for model, dataset, latent, epoch_count, seed in itertools.product(models, datasets, latent_dims, epochs, seeds):
-        config = TrainConfig(model=model, dataset=dataset, latent_dim=latent, epochs=epoch_count, seed=seed, subset=subset)
+        values: dict[str, Any] = dict(model=model, dataset=dataset, latent_dim=latent, epochs=epoch_count, seed=seed,
+                                      subset=subset)  # text or numbers: TrainConfig validates and converts them
+        config = TrainConfig(**values)
         specs.append(RunSpec(config.model, config.dataset, config.latent_dim, config.epochs, config.seed, config.subset, extra))
     if not specs:
         raise GencoreError("the sweep is empty: give at least one model, dataset, latent size, epoch count and seed.")
@@ -254,7 +256,11 @@ def _run_and_report(specs: list[RunSpec], settings: SweepSettings, jobs: int, lo
         # cluster's workers share their own: execute_run).
         settings = SweepSettings(**{**asdict(settings), "threads": max(1, (os.cpu_count() or 1) // jobs)})
     results: list[dict[str, Any]] = []
-    report = lambda result: (results.append(result), log(f"[{len(results)}/{len(specs)}] {_one_line(result)}"))  # noqa: E731
+
+    def report(result: dict[str, Any]) -> None:
+        results.append(result)
+        log(f"[{len(results)}/{len(specs)}] {_one_line(result)}")
+
     if executor == "dask":
         for result in _dask_results(specs, settings, jobs, scheduler):
             report(result)

@@ -103,14 +103,15 @@ class TrainingPanel:
         self.thread.start()
 
     def _train(self, trainer: Trainer) -> None:
+        name = trainer.run_dir.name if trainer.run_dir is not None else "the run"  # the panel always gives one
         try:
             if trainer.finished:
                 self._update_views(trainer)
-                self.status.value = f"Loaded the finished run {trainer.run_dir.name}: nothing to train. {_summary(trainer)}"
+                self.status.value = f"Loaded the finished run {name}: nothing to train. {_summary(trainer)}"
             else:
                 resuming = trainer.global_step > 0
-                self.status.value = (f"Resuming {trainer.run_dir.name} from its last checkpoint ({resume_point(trainer)}) ..."
-                                     if resuming else f"Training {trainer.run_dir.name} ...")
+                self.status.value = (f"Resuming {name} from its last checkpoint ({resume_point(trainer)}) ..."
+                                     if resuming else f"Training {name} ...")
                 result = trainer.fit()
                 self._update_views(trainer)
                 self.status.value = (f"{result.status}: {result.epochs_done}/{_epochs(trainer.config.epochs)} in "

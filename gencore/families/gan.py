@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import torch
 
@@ -25,7 +25,7 @@ def gan_step(models: Models, optimizers: Optimizers, x: torch.Tensor, config: "T
              parts: Parts) -> Metrics:
     """One GAN update on a batch x in [-1, 1]: first the discriminator, then the generator
     through the freshly updated discriminator."""
-    generator, discriminator = models["generator"], models["discriminator"]
+    generator, discriminator = models["generator"], cast(Discriminator, models["discriminator"])
     z = torch.randn(x.shape[0], config.latent_dim, device=x.device)  # (B, latent) ~ N(0, I)
     fake = generator(z)  # (B, C, H, W) in [-1, 1]
     # Discriminator: real and fake in separate passes, so batch norm sees one distribution each;

@@ -6,6 +6,8 @@ Layer sizes follow the image: 32x32 grows 4 -> 8 -> 16 -> 32; 28x28 grows 7 -> 1
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
@@ -31,8 +33,8 @@ class Generator(nn.Module):
         start, doublings = _upsampling_plan(height)
         # Channel counts halve as the image grows: 4w, 2w, w (256, 128, 64 at width 64).
         c1, c2, c3 = 4 * width, 2 * width, width
-        up = dict(kernel_size=4, stride=2, padding=1, bias=False)  # doubles height and width
-        keep = dict(kernel_size=3, stride=1, padding=1, bias=False)  # keeps them
+        up: dict[str, Any] = dict(kernel_size=4, stride=2, padding=1, bias=False)  # doubles height and width
+        keep: dict[str, Any] = dict(kernel_size=3, stride=1, padding=1, bias=False)  # keeps them
         middle = up if doublings == 3 else keep
         self.net = nn.Sequential(
             nn.Unflatten(1, (latent_dim, 1, 1)),  # (B, latent, 1, 1)
