@@ -28,6 +28,17 @@ ACROSS_KERNELS = {"rel": 1e-5, "abs": 1e-9}
 NOT_REPEATED = {"train_seconds", "wall_seconds", "images_per_s", "run_dir", "device", "inception_note", "resumed_from"}
 
 
+# The slow tier: tests that execute notebooks, sweeps, subprocess trainings, kernels, Dask clusters
+# or a browser. `pytest -m "not slow"` runs the rest (the unit tier) in minutes; CI runs both.
+SLOW_FIXTURES = {"executed", "student", "sweep_results", "lab", "reference_run"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
 def assert_rows_agree(rows: list[dict], expected: list[dict], ignore: set[str] = NOT_REPEATED) -> None:
     """Two tables of one grid agree: the same runs and columns, equal words, numbers within ACROSS_KERNELS."""
     assert [r.get("name") for r in rows] == [r.get("name") for r in expected]

@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from gencore.__main__ import main
 
 FIELDS = {"model", "dataset", "images_per_s", "baseline_images_per_s", "speedup", "flops_fraction", "peak_rss_mb"}
 
 
+@pytest.mark.slow  # a whole quick benchmark
 def test_bench_quick_writes_the_contract_fields(data_root: Path, tmp_path: Path, capsys) -> None:  # noqa: ANN001
     out = tmp_path / "b.json"
     assert main(["bench", "--quick", "--models", "gan", "--datasets", "mnist", "--precisions", "fp32",
@@ -59,6 +62,7 @@ def test_time_estimate_times_the_kits_steps_and_leaves_the_rng_alone() -> None:
         estimate_training_time("cpu", steps=0)
 
 
+@pytest.mark.slow  # measures the machine for seconds
 def test_bench_measures_the_real_peak_per_precision_and_never_exceeds_it(data_root: Path, tmp_path: Path) -> None:
     import torch
 

@@ -27,8 +27,8 @@ try:
 except ImportError:  # pragma: no cover - requirements.txt installs it
     sync_playwright = None
 
-pytestmark = pytest.mark.skipif(CHROMIUM is None or sync_playwright is None,
-                                reason="no Chromium (apt-get install chromium) or no Playwright for Python on this machine")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(CHROMIUM is None or sync_playwright is None,
+                                reason="no Chromium (apt-get install chromium) or no Playwright for Python on this machine")]
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
 TOKEN = "gencore-browser-test"
 

@@ -21,6 +21,7 @@ def cli(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "gencore", *args], capture_output=True, text=True, cwd=REPO, timeout=timeout)
 
 
+@pytest.mark.slow  # trains and samples in subprocesses
 def test_train_then_sample_end_to_end(fixture_root: Path, tmp_path: Path) -> None:
     run = tmp_path / "run"
     trained = cli("train", "--model", "gan", "--dataset", "cifar10", *TINY, "--data-root", str(fixture_root), "--out", str(run))

@@ -8,7 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from conftest import REPO
+
+pytestmark = pytest.mark.slow  # pip resolves the package: the slow tier
 
 
 def test_installing_the_kit_replaces_nothing_in_torch_or_torchvision(tmp_path: Path) -> None:

@@ -95,6 +95,7 @@ def test_the_same_input_gives_the_same_value(meter: QualityMeter, data_root: Pat
 # ---------------------------------------------------------------------- trained against fresh
 
 
+@pytest.mark.slow  # 8 epochs, then evaluate in a subprocess
 def test_a_trained_generator_beats_a_fresh_one_of_the_same_configuration(
     classifier_cache: Path, data_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -85,6 +85,7 @@ def test_an_altered_shipped_file_is_refused_with_its_path(tmp_path: Path, monkey
         load_reference("gan-mnist")
 
 
+@pytest.mark.slow  # a subprocess measuring 10,000 samples
 @pytest.mark.parametrize("dataset", ["mnist", "cifar10"])
 def test_evaluate_with_an_empty_cache_uses_the_shipped_classifier_within_a_minute(
         dataset: str, data_root: Path, tmp_path: Path) -> None:

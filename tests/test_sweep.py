@@ -89,6 +89,7 @@ def test_restarting_a_sweep_skips_finished_runs_and_redoes_unfinished_ones(
     assert len(read_table(sweep_results)) == 2
 
 
+@pytest.mark.slow
 def test_a_failing_run_is_recorded_and_the_sweep_exits_non_zero(tmp_path: Path, data_root: Path, classifier_cache: Path,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GENCORE_CLASSIFIERS", str(classifier_cache))
@@ -142,6 +143,7 @@ def test_a_sweep_on_a_dask_cluster_gives_the_local_executors_table(sweep_results
     assert_rows_agree([dask_rows[r["name"]] for r in local], local)
 
 
+@pytest.mark.slow
 def test_a_sweep_refuses_a_parameter_its_notebooks_do_not_have(tmp_path: Path, data_root: Path) -> None:
     result = _sweep(tmp_path / "r", data_root, "--param", "widht=32")
     assert result.returncode == 2 and "has no parameter widht" in result.stderr and result.stderr.count("\n") == 1
