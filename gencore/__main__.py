@@ -19,7 +19,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     from .config import DATASETS, MODELS
-    from .presets import PRESETS
+    from .presets import preset_names
 
     parser = _Parser(prog="python -m gencore", description="Train and sample VAE, GAN and WGAN-GP models on MNIST and CIFAR-10.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -40,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=str, default="0", help="random seed for weights, noise and data order (default 0)")
     train.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps")
     train.add_argument("--time-budget", type=str, default=None, help="minutes; stop cleanly, saved, when they are spent")
-    train.add_argument("--preset", default=None, choices=sorted(PRESETS),
+    train.add_argument("--preset", default=None, choices=preset_names(),
                        help="cpu-fast: narrower nets, higher learning rates and a time budget (5 min MNIST, 10 min "
                             "CIFAR-10) for good samples on a laptop CPU; explicit flags override it")
     train.add_argument("--precision", default=None, choices=("fp32", "bf16", "auto"),

@@ -37,7 +37,7 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import flop_registry
 
-from .config import TrainConfig
+from .config import MODELS, TrainConfig
 from .errors import GencoreError
 
 
@@ -72,7 +72,7 @@ QUICK = BenchPlan(width=32, warmup_windows=1, windows=3, steps_per_window=4)  # 
 def run_bench(
     data_root: str | None,
     quick: bool = False,
-    models: tuple[str, ...] = ("vae", "gan", "wgan-gp"),
+    models: tuple[str, ...] = MODELS,
     datasets: tuple[str, ...] = ("mnist", "cifar10"),
     precisions: tuple[str, ...] | None = None,
     log: Callable[[str], None] = print,
@@ -338,7 +338,7 @@ class TimeEstimate:
 
 def estimate_training_time(
     device: str = "auto",
-    models: tuple[str, ...] = ("vae", "gan", "wgan-gp"),
+    models: tuple[str, ...] = MODELS,
     datasets: tuple[str, ...] = ("mnist", "cifar10"),
     steps: int = 3,
     width: int = 64,

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .families import FAMILIES
+from .families import FAMILIES, Family
 
 
 class ExerciseFailed(AssertionError):
@@ -284,21 +284,25 @@ def _penalty_cases() -> list[Case]:
 # ---------------------------------------------------------------------- the registry and the check
 
 
-EXERCISES: dict[str, tuple[str, Callable[[], list[Case]]]] = {
-    # name: (the family whose step calls it, its cases)
-    "reparameterize": ("vae", _reparameterize_cases),
-    "kl_divergence": ("vae", _kl_cases),
-    "discriminator_loss": ("gan", _discriminator_cases),
-    "generator_loss": ("gan", _generator_cases),
-    "critic_loss": ("wgan-gp", _critic_cases),
-    "gradient_penalty": ("wgan-gp", _penalty_cases),
+EXERCISES: dict[str, Callable[[], list[Case]]] = {
+    # name (a part of a family's step, Family.parts): its cases
+    "reparameterize": _reparameterize_cases,
+    "kl_divergence": _kl_cases,
+    "discriminator_loss": _discriminator_cases,
+    "generator_loss": _generator_cases,
+    "critic_loss": _critic_cases,
+    "gradient_penalty": _penalty_cases,
 }
+
+
+def exercise_family(name: str) -> Family:
+    """The family whose step calls the exercise's function (the first, where several share it)."""
+    return next(family for family in FAMILIES.values() if name in family.parts)
 
 
 def reference(name: str) -> Callable[..., Any]:
     """gencore's own implementation of an exercise: the part of its family's step."""
-    family, _ = EXERCISES[name]
-    return FAMILIES[family].parts[name]
+    return exercise_family(name).parts[name]
 
 
 def check(name: str, fn: Callable[..., Any], verbose: bool = True) -> Callable[..., Any]:
@@ -309,7 +313,7 @@ def check(name: str, fn: Callable[..., Any], verbose: bool = True) -> Callable[.
         raise KeyError(f"no exercise {name!r}: choose one of {', '.join(EXERCISES)}")
     say = print if verbose else (lambda *args: None)
     failures = []
-    for case in EXERCISES[name][1]():
+    for case in EXERCISES[name]():
         try:
             passed, expected, obtained = case.run(fn)
         except NotImplementedError:
@@ -327,4 +331,4 @@ def check(name: str, fn: Callable[..., Any], verbose: bool = True) -> Callable[.
     return fn
 
 
-__all__ = ["EXERCISES", "ExerciseFailed", "check", "reference"]
+__all__ = ["EXERCISES", "ExerciseFailed", "check", "exercise_family", "reference"]

@@ -23,10 +23,9 @@ from matplotlib.figure import Figure
 from torch import nn
 
 from .data import to_float
-from .errors import GencoreError
+from .families.vae import kl_per_dimension  # the VAE family's measure, taught in 02
 from .families.wgan_gp import WGAN_GP_FAMILY, critic_update
 from .grids import show_grid
-from .models.vae import VAE
 
 
 def _float_images(images: torch.Tensor) -> torch.Tensor:
@@ -186,23 +185,6 @@ def power_spectra(sets: dict[str, torch.Tensor], title: str) -> Figure:
         ax.legend(fontsize=8)
     figure.suptitle(title)
     return figure
-
-
-@torch.no_grad()
-def kl_per_dimension(vae: VAE, images: torch.Tensor, batch: int = 1000) -> torch.Tensor:
-    """Each latent dimension's KL(q(z_j|x) || N(0, 1)), averaged over the images, in nats. A
-    dimension the KL term has switched off sits near 0: the encoder ignores it."""
-    was_training = vae.training
-    vae.eval()
-    total = None
-    for start in range(0, images.shape[0], batch):
-        mean, log_var = vae.encode(_float_images(images[start:start + batch]))
-        kl = -0.5 * (1 + log_var - mean.pow(2) - log_var.exp())  # (B, latent)
-        total = kl.sum(0) if total is None else total + kl.sum(0)
-    vae.train(was_training)
-    if total is None:
-        raise GencoreError("kl_per_dimension needs at least one image.")
-    return total / images.shape[0]
 
 
 def plot_kl_per_dimension(curves: dict[str, torch.Tensor], threshold: float = 0.01) -> Figure:

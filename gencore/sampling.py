@@ -9,13 +9,16 @@ from torch import nn
 
 from .families import FAMILIES
 
-SAMPLE_ROLES = tuple(dict.fromkeys(family.sample_role for family in FAMILIES.values()))  # "vae", "generator"
+
+def sample_roles() -> tuple[str, ...]:
+    """The roles of the families' sampling networks, registered ones included."""
+    return tuple(dict.fromkeys(family.sample_role for family in FAMILIES.values()))
 
 
 def generate(models: dict[str, nn.Module], z: torch.Tensor) -> torch.Tensor:
     """Images in [0, 1] decoded from z by the run's sampling network (its family's sample_role),
     with batch norm in inference mode."""
-    net = next(models[role] for role in SAMPLE_ROLES if role in models)
+    net = next(models[role] for role in sample_roles() if role in models)
     was_training = net.training
     net.eval()
     try:

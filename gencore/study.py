@@ -27,6 +27,7 @@ import torch
 
 from . import checkpoint as ckpt
 from .config import TrainConfig
+from .families import FAMILIES, get_family
 from .errors import GencoreError
 from .explore import SEED_EPOCHS, SEED_LATENTS
 from .runtime import machine_name
@@ -67,9 +68,10 @@ def study_configs(models: Iterable[str], datasets: Iterable[str], gan_width: int
     for model in models:
         for dataset in datasets:
             for latent in SEED_LATENTS[dataset]:
+                family = get_family(model)
                 configs.append(TrainConfig(model=model, dataset=dataset, latent_dim=latent, epochs=epochs,
-                                           width=64 if model == "vae" else gan_width, data_root=data_root,
-                                           device=device, precision="fp32" if model == "vae" else gan_precision))
+                                           width=family.study_width or gan_width, data_root=data_root, device=device,
+                                           precision=gan_precision if gan_precision in family.precisions else "fp32"))
     return configs
 
 
@@ -166,19 +168,18 @@ def _write_run_figures(trainer: Any, folder: Path, keep: tuple[int, ...]) -> Non
         for epochs in keep[:-1]:
             ax.axvline(epochs, color="grey", linewidth=0.8, linestyle="--")
     figure.savefig(folder / "losses.png", dpi=60)
-    if "vae" in trainer.models:  # how many latent dimensions the VAE uses (notebook 02's lesson)
+    if trainer.family.latent_usage is not None:  # how many latent dimensions the model uses (notebook 02's lesson)
         from .data import load_dataset
-        from .lessons import kl_per_dimension
 
         test = load_dataset(config.dataset, "test", config.data_root, subset=2000, seed=0).images
-        kl = kl_per_dimension(trainer.models["vae"].cpu(), test).tolist()
+        kl = trainer.family.latent_usage({k: m.cpu() for k, m in trainer.models.items()}, test).tolist()
         ckpt.atomic_write(folder / "kl_per_dimension.csv", lambda f: f.write("kl_nats\n" + "\n".join(f"{v:.6g}" for v in kl) + "\n"),
                           binary=False)
 
 
 def collect(out: str | Path) -> list[dict[str, Any]]:
     rows = [json.loads(p.read_text()) for p in Path(out).glob("*/row-e*.json")]
-    order = {"vae": 0, "gan": 1, "wgan-gp": 2}
+    order = {name: index for index, name in enumerate(FAMILIES)}  # the course's order
     return sorted(rows, key=lambda r: (order.get(r["model"], 9), r["dataset"] != "mnist", r["latent_dim"], r["epochs"]))
 
 
@@ -246,8 +247,8 @@ def ship_reference(name: str, run_dir: str | Path, data_root: str | None = None,
 def _train_flags(config: TrainConfig) -> str:
     flags = (f"--model {config.model} --dataset {config.dataset} --latent-dim {config.latent_dim} --epochs {config.epochs} "
              f"--batch-size {config.batch_size} --lr {config.lr:g} --width {config.width} --seed {config.seed}")
-    if config.model == "wgan-gp":
-        flags += f" --n-critic {config.n_critic} --gp-weight {config.gp_weight:g}"
+    for name in config.family.own_fields:  # the WGAN-GP's n_critic and gp_weight
+        flags += f" --{name.replace('_', '-')} {getattr(config, name):g}"
     if config.precision != "fp32":
         flags += f" --precision {config.precision}"
     return flags + (f" --time-budget {config.time_budget:g}" if config.time_budget else "")

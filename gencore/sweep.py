@@ -38,14 +38,10 @@ from typing import Any, Iterable
 from .checkpoint import atomic_write, write_json
 from .config import DATASETS, MODELS, TrainConfig
 from .errors import GencoreError
+from .families import get_family
 from .lock import WAIT_VARIABLE, FolderLock
 
 REPO_NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
-NOTEBOOKS = {
-    ("vae", "mnist"): "01_vae_mnist.ipynb", ("vae", "cifar10"): "02_vae_cifar10.ipynb",
-    ("gan", "mnist"): "03_gan_mnist.ipynb", ("gan", "cifar10"): "04_gan_cifar10.ipynb",
-    ("wgan-gp", "mnist"): "05_wgan_gp_mnist.ipynb", ("wgan-gp", "cifar10"): "06_wgan_gp_cifar10.ipynb",
-}
 RESULT_NAME = "result.json"
 NOTEBOOK_RESULT_NAME = "notebook-result.json"  # the notebook writes here; only the sweep writes RESULT_NAME
 # The table's columns, in order; a run's result.json may hold more.
@@ -106,6 +102,11 @@ def plan(models: Iterable[str], datasets: Iterable[str], latent_dims: Iterable[i
     return specs
 
 
+def _notebook(spec: RunSpec) -> str:
+    """The course notebook that trains this run's model on its dataset (its family record says)."""
+    return get_family(spec.model).notebooks[spec.dataset]
+
+
 def read_result(folder: Path, name: str = RESULT_NAME) -> dict[str, Any] | None:
     try:
         return json.loads((folder / name).read_text())
@@ -126,14 +127,14 @@ def notebook_parameters(spec: RunSpec, settings: SweepSettings) -> dict[str, Any
         "exercise_epochs": 0,  # a sweep measures the study, not the learner's exercises
         **dict(spec.parameters),
     }
-    declared = notebook_parameter_names(Path(settings.notebooks_dir) / NOTEBOOKS[(spec.model, spec.dataset)])
+    declared = notebook_parameter_names(Path(settings.notebooks_dir) / _notebook(spec))
     return {name: value for name, value in parameters.items() if name in declared}
 
 
 def check_parameters(specs: list[RunSpec], settings: SweepSettings) -> None:
     """Refuse, before anything runs, a --param that a run's notebook does not declare."""
     for spec in specs:
-        declared = notebook_parameter_names(Path(settings.notebooks_dir) / NOTEBOOKS[(spec.model, spec.dataset)])
+        declared = notebook_parameter_names(Path(settings.notebooks_dir) / _notebook(spec))
         unknown = sorted(set(dict(spec.parameters)) - declared)
         if unknown:
             raise GencoreError(f"the {spec.model} {spec.dataset} notebook has no parameter {', '.join(unknown)}: "
@@ -176,7 +177,7 @@ def _execute_notebook(spec: RunSpec, settings: SweepSettings, folder: Path) -> d
 
     (folder / NOTEBOOK_RESULT_NAME).unlink(missing_ok=True)  # left by a run killed before the sweep wrote its result
     set_kernel_environment(settings.threads or _worker_threads())
-    notebook = Path(settings.notebooks_dir) / NOTEBOOKS[(spec.model, spec.dataset)]
+    notebook = Path(settings.notebooks_dir) / _notebook(spec)
     parameters = notebook_parameters(spec, settings)
     start = time.monotonic()
     try:

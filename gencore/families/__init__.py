@@ -1,6 +1,6 @@
 """The model families, one record each (base.Family): everything that differs between the VAE,
 the GAN and the WGAN-GP. A new family (a beta-VAE, a hinge-loss GAN) is one new file here and
-one line in FAMILIES."""
+one line in FAMILIES (or a ``register(family)`` call); nothing outside this folder names one."""
 
 from __future__ import annotations
 
@@ -13,6 +13,12 @@ from .wgan_gp import WGAN_GP_FAMILY
 FAMILIES: dict[str, Family] = {family.name: family for family in (VAE_FAMILY, GAN_FAMILY, WGAN_GP_FAMILY)}
 
 
+def register(family: Family) -> Family:
+    """Add a family to the kit (a new file's record, or one defined in a notebook or a test)."""
+    FAMILIES[family.name] = family
+    return family
+
+
 def get_family(name: str) -> Family:
     """The record of a model family by its --model name."""
     try:
@@ -21,4 +27,5 @@ def get_family(name: str) -> Family:
         raise GencoreError(f"unknown model {name!r}: choose one of {', '.join(FAMILIES)}.") from None
 
 
-__all__ = ["FAMILIES", "Family", "Metrics", "Models", "Optimizers", "Parts", "Settings", "StepFunction", "get_family"]
+__all__ = ["FAMILIES", "Family", "Metrics", "Models", "Optimizers", "Parts", "Settings", "StepFunction", "get_family",
+           "register"]

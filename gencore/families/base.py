@@ -10,7 +10,7 @@ replace any of them (``Trainer(config, overrides={...})``) and train with their 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 import torch
@@ -62,6 +62,13 @@ class Family:
     # Numbers on the test split after each epoch: (models, test images, device, batch size) -> columns.
     epoch_metrics: Callable[[Models, torch.Tensor, torch.device, int], dict[str, float]] | None = None
     extra_figures: Callable[[Any, tuple[str, ...] | None], dict[str, Any]] | None = None  # (run view, names wanted)
+    # How many latent dimensions the model uses: nats of KL per dimension, averaged over images (the VAE's).
+    latent_usage: Callable[[Models, torch.Tensor], torch.Tensor] | None = None
+    own_fields: tuple[str, ...] = ()  # configuration fields only this family's step reads (recorded commands name them)
+    notebooks: Mapping[str, str] = field(default_factory=dict)  # dataset -> the course notebook that teaches it
+    presets: Mapping[str, Mapping[str, Mapping[str, Any]]] = field(default_factory=dict)  # preset -> dataset -> settings
+    # The seed study's width for this family; None: the study's --gan-width (convolutional, narrowed on a CPU).
+    study_width: int | None = None
 
     def bind(self, overrides: Mapping[str, Callable[..., Any]] | None = None) -> Callable[..., Metrics]:
         """The step with its parts fixed: gencore's, or the caller's where ``overrides`` names one.

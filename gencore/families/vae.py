@@ -8,6 +8,7 @@ import torch
 from matplotlib.figure import Figure
 
 from .. import losses
+from ..errors import GencoreError
 from ..data import to_float
 from ..grids import show_grid
 from ..models.vae import VAE
@@ -92,6 +93,27 @@ def extra_figures(run: Any, names: tuple[str, ...] | None) -> dict[str, Any]:
     return figures
 
 
+@torch.no_grad()
+def kl_per_dimension(vae: VAE, images: torch.Tensor, batch: int = 1000) -> torch.Tensor:
+    """Each latent dimension's KL(q(z_j|x) || N(0, 1)), averaged over the images, in nats. A
+    dimension the KL term has switched off sits near 0: the encoder ignores it."""
+    was_training = vae.training
+    vae.eval()
+    total = None
+    for start in range(0, images.shape[0], batch):
+        mean, log_var = vae.encode(_unit_float(images[start:start + batch]))
+        kl = -0.5 * (1 + log_var - mean.pow(2) - log_var.exp())  # (B, latent)
+        total = kl.sum(0) if total is None else total + kl.sum(0)
+    vae.train(was_training)
+    if total is None:
+        raise GencoreError("kl_per_dimension needs at least one image.")
+    return total / images.shape[0]
+
+
+def _unit_float(images: torch.Tensor) -> torch.Tensor:
+    return to_float(images, "unit") if images.dtype == torch.uint8 else images.float()
+
+
 VAE_FAMILY = Family(
     name="vae",
     title="VAE",
@@ -114,4 +136,9 @@ VAE_FAMILY = Family(
     paper_settings=Settings(100, 1e-3, (0.9, 0.999), "Kingma & Welling 2014: minibatches of 100; Adam's usual lr 1e-3"),
     epoch_metrics=test_metrics,
     extra_figures=extra_figures,
+    latent_usage=lambda models, images: kl_per_dimension(cast(VAE, models["vae"]), images),
+    notebooks={"mnist": "01_vae_mnist.ipynb", "cifar10": "02_vae_cifar10.ipynb"},
+    # cpu-fast: the MLP VAE is cheap; 10x the seed's lr converges in a few epochs instead of dozens.
+    presets={"cpu-fast": {"mnist": {"lr": 1e-3, "time_budget": 5.0}, "cifar10": {"lr": 1e-3, "time_budget": 10.0}}},
+    study_width=64,  # the seed's width: an MLP this size trains the whole study on a CPU
 )

@@ -163,7 +163,7 @@ def ship_model(name: str, config: TrainConfig, models: dict[str, nn.Module], his
     """Maintainers: store the sampling networks of a trained run in fp16, with its history and a
     thinned trace (at most TRACE_POINTS points), and record them in the manifest."""
     networks = {role: {k: (v.half() if v.is_floating_point() else v) for k, v in model.state_dict().items()}
-                for role, model in models.items() if role in ("generator", "vae")}
+                for role, model in models.items() if role == config.family.sample_role}
     stride = max(1, len(trace) // TRACE_POINTS)
     state = {"networks": networks, "history": history, "trace": trace[::stride]}
     file_name = f"{name}.pt"
