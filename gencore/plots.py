@@ -41,7 +41,7 @@ def plot_losses(history: Sequence[dict], model: str | Family, title: str = "", t
     family = get_family(model) if isinstance(model, str) else model
     panels = family.loss_panels
     figure = Figure(figsize=(4.6 * len(panels), 3.6), layout="constrained")
-    axes = figure.subplots(1, len(panels))
+    axes = figure.subplots(1, len(panels), squeeze=False)[0]  # a list even for a family with one panel
     epochs = [row["epoch"] for row in history]
     trace = list(trace or [])
     steps_x = [row["epoch"] for row in trace]
