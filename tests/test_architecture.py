@@ -139,3 +139,87 @@ def test_every_model_is_a_family_record_with_everything_the_kit_asks() -> None:
 def test_an_override_must_name_a_part_of_the_step() -> None:
     with pytest.raises(GencoreError, match="no part named reparametrise.*kl_divergence, reparameterize"):
         get_family("vae").bind({"reparametrise": lambda m, v: m})
+
+
+# ---------------------------------------------------------------------- the family record is the only place
+
+FAMILY_NAMES = frozenset(FAMILIES)
+
+
+def _family_literals(source: str) -> list[tuple[int, str]]:
+    """String constants that are exactly a family's name (docstrings aside): code that branches on,
+    or tabulates by, a family's name."""
+    tree = ast.parse(source)
+    docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                  if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+                  and node.body and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)}
+    return [(node.lineno, node.value) for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and node.value in FAMILY_NAMES and id(node) not in docstrings]
+
+
+def test_no_module_outside_the_families_names_a_family() -> None:
+    offenders = [f"{path.relative_to(REPO)}:{line} {name!r}"
+                 for path in sorted(PACKAGE.rglob("*.py")) if "families" not in path.relative_to(PACKAGE).parts
+                 for line, name in _family_literals(path.read_text())]
+    assert not offenders, "ask the family record instead: " + ", ".join(offenders)
+
+
+def test_the_family_name_check_finds_a_branch_on_a_name() -> None:
+    source = 'def f(config):\n    """Works for the vae."""\n    return 64 if config.model == "vae" else {"gan": 1}\n'
+    assert _family_literals(source) == [(3, "vae"), (3, "gan")]
+
+
+@pytest.fixture
+def toy_family() -> object:
+    from toy_family import register_toy
+
+    family = register_toy()
+    yield family
+    FAMILIES.pop(family.name)
+
+
+def test_a_new_family_trains_samples_benches_and_takes_presets_with_no_other_edit(
+        toy_family: object, fixture_root: Path, tmp_path: Path) -> None:
+    from gencore.__main__ import main
+    from gencore.bench import estimate_training_time
+    from gencore.presets import preset_names, preset_settings
+    from gencore.train import Trainer
+
+    config = TrainConfig(model="toy", dataset="mnist", latent_dim=4, epochs=3, subset=256, data_root=str(fixture_root),
+                         device="cpu", eval_every=0)
+    result = Trainer(config, tmp_path / "run", progress=False).fit()
+    assert result.status == "finished" and [row["epoch"] for row in result.history] == [1, 2, 3]
+    assert result.history[-1]["moment_gap"] < result.history[0]["moment_gap"]  # it learns the mean image
+    assert {"samples.png", "losses.png", "checkpoint.pt"} <= {p.name for p in (tmp_path / "run").iterdir()}
+    assert main(["sample", str(tmp_path / "run"), "--n", "8", "--out", str(tmp_path / "s.pt")]) == 0
+    assert torch.load(tmp_path / "s.pt", weights_only=True).shape == (8, 1, 28, 28)
+    assert "cpu-fast" in preset_names() and preset_settings("cpu-fast", "toy", "mnist") == {"time_budget": 1.0}
+    (estimate,) = estimate_training_time("cpu", models=("toy",), datasets=("mnist",), steps=2)
+    assert estimate.model == "toy" and estimate.images_per_s > 0
+
+
+@pytest.mark.slow
+def test_a_new_family_sweeps_through_its_own_notebook(toy_family: object, fixture_root: Path, tmp_path: Path) -> None:
+    import nbformat
+
+    from gencore.sweep import SweepSettings, plan, read_table, run_sweep
+
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    parameters = nbformat.v4.new_code_cell(
+        "dataset = 'mnist'\nlatent_dim = 2\nepochs = 1\nseed = 0\nsubset = None\ndata_root = None\nruns_dir = 'runs'\n"
+        "result_json = None\nlr = None\nbatch_size = None\neval_samples = 100\nexercise_epochs = 0")
+    parameters.metadata["tags"] = ["parameters"]
+    train = nbformat.v4.new_code_cell(
+        f"import sys\nsys.path.insert(0, {str(REPO / 'tests')!r})\nfrom toy_family import register_toy\nregister_toy()\n"
+        "from gencore import course\nfrom gencore.config import TrainConfig\nfrom gencore.train import train_or_load\n"
+        "config = TrainConfig(model='toy', dataset=dataset, latent_dim=latent_dim, epochs=epochs, seed=seed, subset=subset,"
+        " data_root=data_root, lr=lr, batch_size=batch_size, device='cpu', eval_every=0)\n"
+        "run = train_or_load(config, runs_dir, progress=False)\ncourse.record(result_json, run, {})")
+    nbformat.write(nbformat.v4.new_notebook(cells=[parameters, train], metadata={
+        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}), notebooks / "toy_mnist.ipynb")
+    settings = SweepSettings(str(tmp_path / "results"), str(fixture_root), notebooks_dir=str(notebooks))
+    records = run_sweep(plan(["toy"], ["mnist"], [2, 4], [1], subset=256), settings, log=lambda line: None)
+    assert [r["status"] for r in records] == ["finished", "finished"], records
+    assert [row["latent_dim"] for row in read_table(tmp_path / "results")] == [2, 4]
+    assert (tmp_path / "results" / "grid-toy-mnist.png").stat().st_size > 0
