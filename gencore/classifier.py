@@ -266,7 +266,7 @@ def get_classifier(
         raise GencoreError(
             f"no {dataset} classifier is cached in {path.parent}: train it once with "
             f"'python -m gencore classifier --dataset {dataset} --retrain', or measure with the shipped one "
-            "(unset GENCORE_CLASSIFIERS; see README, 'Measuring quality')."
+            "(unset GENCORE_CLASSIFIERS; see docs/quality.md)."
         )
     classifier = train_classifier(dataset, data_root, recipe, device, progress, test)
     save_classifier(classifier, path)

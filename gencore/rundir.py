@@ -103,7 +103,7 @@ class RunDirectory:
             "images_per_s": round(images / trainer.seconds, 1) if trainer.seconds > 0 else None,
             "device": machine_name(trainer.device),
             "cpu": cpu_model(),
-            "threads": torch.get_num_threads(),  # results repeat bit for bit only at the same count (README)
+            "threads": torch.get_num_threads(),  # results repeat bit for bit only at the same count (docs/troubleshooting.md)
             "precision": trainer.precision,
             "torch": torch.__version__,
             "python": platform.python_version(),

@@ -111,7 +111,7 @@ for name, split in test_splits.items():
 # * `use_reference = True` shows every figure of a notebook from the shipped model, in a minute;
 # * `subset = 4096` and `epochs = 3` give a first look at your own training in a few minutes;
 # * `time_budget` (minutes) stops training cleanly, saved, when the time is spent;
-# * on the command line, `--preset cpu-fast` reaches readable digits in about 5 CPU minutes (README).
+# * on the command line, `--preset cpu-fast` reaches readable digits in about 5 CPU minutes (docs/speed.md).
 
 # %%
 import os

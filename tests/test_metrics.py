@@ -100,7 +100,7 @@ def test_a_trained_generator_beats_a_fresh_one_of_the_same_configuration(
     classifier_cache: Path, data_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A VAE, because it learns in seconds; a GAN needs about an epoch of full MNIST before it stops
-    collapsing (README, 'Measuring quality', has the measured GAN numbers)."""
+    collapsing (docs/quality.md has the measured GAN numbers)."""
     monkeypatch.setenv("GENCORE_CLASSIFIERS", str(classifier_cache))
     config = TrainConfig(model="vae", dataset="mnist", latent_dim=2, epochs=8, subset=4096, lr=1e-3, batch_size=32,
                          data_root=str(data_root), device="cpu", eval_every=0)

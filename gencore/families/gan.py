@@ -78,7 +78,7 @@ GAN_FAMILY = Family(
     # cpu-fast: DCGAN's own lr 2e-4 (Radford et al. 2016) at half width: ~4x the images per second.
     # precision auto: bf16 where the CPU has it natively and a probe measures it faster. At equal
     # steps (2 epochs of MNIST, 3 seeds) bf16 scored fd 7.01 +- 0.51 against fp32's 6.97 +- 0.29 for the
-    # GAN, and 13.18 +- 2.47 against 13.96 +- 0.68 for the WGAN-GP: no worse (README, "bf16").
+    # GAN, and 13.18 +- 2.47 against 13.96 +- 0.68 for the WGAN-GP: no worse (docs/speed.md, "bf16 where the CPU has it").
     presets={"cpu-fast": {"mnist": {"width": 32, "lr": 2e-4, "time_budget": 5.0, "precision": "auto"},
                           "cifar10": {"width": 32, "lr": 2e-4, "time_budget": 10.0, "precision": "auto"}}},
 )
