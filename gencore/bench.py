@@ -351,30 +351,15 @@ def estimate_training_time(
     if steps < 1:
         raise GencoreError(f"steps must be at least 1, got {steps}.")
     where = resolve_device(device)
-    with torch.random.fork_rng(devices=[]):  # building models draws weights: leave the caller's RNG alone
-        return [_estimate_one(TrainConfig(model=model, dataset=dataset, width=width, device=device), where, steps)
-                for dataset in datasets for model in models]
+    return [_estimate_one(TrainConfig(model=model, dataset=dataset, width=width, device=device), where, steps)
+            for dataset in datasets for model in models]  # step_rates leaves the caller's random state alone
 
 
 def _estimate_one(config: TrainConfig, where: torch.device, steps: int) -> TimeEstimate:
-    from .data import IMAGE_SHAPES, SPLIT_SIZES
-    from .steps import build_optimizers
+    from .data import SPLIT_SIZES
+    from .steps import step_rates
 
-    family = config.family
-    shape, layout = IMAGE_SHAPES[config.dataset], family.layout
-    networks = {k: m.to(where).to(memory_format=layout) for k, m in family.build(config, shape).items()}
-    optimizers = build_optimizers(config, networks)
-    x = torch.rand(config.batch_size, *shape, device=where).contiguous(memory_format=layout)
-    # A WGAN-GP generator update comes once per n_critic critic steps: time whole cycles.
-    cycle = family.steps_per_update(config)
-    times = []
-    for step in range((steps + 1) * cycle):
-        start = time.perf_counter()
-        metrics = family.bind()(networks, optimizers, x, config, step)
-        next(iter(metrics.values())).item()  # wait for the device
-        times.append(time.perf_counter() - start)
-    cycles = [sum(times[i : i + cycle]) for i in range(cycle, len(times), cycle)]  # the first cycle warms up
-    images_per_s = cycle * config.batch_size / statistics.median(cycles)
+    images_per_s = step_rates(config, where, steps)["fp32"]
     epoch_minutes = SPLIT_SIZES[config.dataset]["train"] / images_per_s / 60
     return TimeEstimate(
         model=config.model, dataset=config.dataset, device=str(where), images_per_s=round(images_per_s, 1),
