@@ -270,13 +270,13 @@ def _reference(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from .bench import HEADER, run_bench, write_json
+    from .bench import HEADER, run_bench, write_bench_json
 
     print(HEADER)
     records, machine = run_bench(args.data_root, quick=args.quick, models=tuple(args.models), datasets=tuple(args.datasets),
                                  precisions=tuple(args.precisions) if args.precisions else None)
     if args.json:
-        write_json(args.json, records, machine)
+        write_bench_json(args.json, records, machine)
         print(f"wrote {len(records)} records to {args.json}")
     return 0
 

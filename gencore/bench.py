@@ -143,7 +143,7 @@ def format_row(r: BenchRecord) -> str:
             f"{r.speedup:7.2f}x {r.flops_fraction:9.3f} {r.peak_rss_mb:8.0f}")
 
 
-def write_json(path: str | os.PathLike, records: list[BenchRecord], machine: dict[str, Any]) -> None:
+def write_bench_json(path: str | os.PathLike, records: list[BenchRecord], machine: dict[str, Any]) -> None:
     """A list of records; each also names the machine it was measured on."""
     Path(path).write_text(json.dumps([{**asdict(r), "machine": machine} for r in records], indent=2))
 

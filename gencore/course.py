@@ -24,7 +24,7 @@ from .data import IMAGE_SHAPES, load_dataset
 from .errors import GencoreError
 from .explore import interpolation_images
 from .figures import FIGURE_SAMPLES, run_figures
-from .lessons import critic_catch_up as _critic_catch_up
+from .lessons import critic_gap_curves
 from .lessons import plot_critic_catch_up
 from .models.gan import Critic
 from .plots import plot_interpolation, plot_losses
@@ -222,7 +222,7 @@ def critic_catch_up(run: Any, steps: int, widths: Sequence[int] = (64,), data_ro
         critics[f"the run's critic (width {config.width}), trained on"] = copy.deepcopy(run.models["critic"])
     for width in dict.fromkeys((config.width, *widths)):
         critics[f"a new critic, width {width}"] = Critic(IMAGE_SHAPES[config.dataset], width).to(run.device)
-    curves = _critic_catch_up(run.models["generator"], config.latent_dim, train, test, critics, steps,
+    curves = critic_gap_curves(run.models["generator"], config.latent_dim, train, test, critics, steps,
                               lr=lr or config.lr, gp_weight=config.gp_weight, seed=config.seed)
     estimates = [row["emd"] for row in run.history if "emd" in row]
     for name, curve in curves.items():

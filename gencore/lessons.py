@@ -9,7 +9,7 @@ from real models and data (or, for the toy examples, from closed forms).
 - ``kl_per_dimension``: how many latent dimensions a VAE really uses (02).
 - ``spectrum_2d`` and ``colour_histograms``: checkerboard artefacts and colour statistics (04).
 - ``quality_over_epochs`` and ``progress_measures``: instability, and whether a loss tracks quality (04, 06).
-- ``critic_catch_up`` and ``plot_critic_catch_up``: whether a training run's Earth Mover estimate is a
+- ``critic_gap_curves`` and ``plot_critic_catch_up``: whether a training run's Earth Mover estimate is a
   distance, or only how far the critic is ahead of the generator (05).
 """
 
@@ -314,7 +314,7 @@ def progress_measures(panels: dict[str, tuple[list[dict[str, float]], str]]) -> 
 # ---------------------------------------------------------------------- 05: is the estimate a distance?
 
 
-def critic_catch_up(generator: nn.Module, latent_dim: int, train_images: torch.Tensor, test_images: torch.Tensor,
+def critic_gap_curves(generator: nn.Module, latent_dim: int, train_images: torch.Tensor, test_images: torch.Tensor,
                     critics: dict[str, nn.Module], steps: int, lr: float = 1e-4, gp_weight: float = 10.0,
                     batch: int = 64, points: int = 6, seed: int = 0) -> dict[str, list[tuple[int, float]]]:
     """Train each critic alone against a frozen generator, with the critic update that trains
@@ -381,4 +381,4 @@ def plot_critic_catch_up(curves: dict[str, list[tuple[int, float]]], estimate: f
 __all__ = ["toy_divergences", "generator_loss_curves", "plot_class_shares", "nearest_neighbours",
            "nearest_neighbour_blur", "radial_power", "power_spectra", "kl_per_dimension", "plot_kl_per_dimension",
            "spectrum_2d", "colour_histograms", "zoom", "quality_over_epochs", "spearman", "measured_points",
-           "progress_measures", "critic_catch_up", "plot_critic_catch_up"]
+           "progress_measures", "critic_gap_curves", "plot_critic_catch_up"]

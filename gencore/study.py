@@ -75,7 +75,7 @@ def study_configs(models: Iterable[str], datasets: Iterable[str], gan_width: int
     return configs
 
 
-def run_name(config: TrainConfig) -> str:
+def study_run_name(config: TrainConfig) -> str:
     return f"{config.model}-{config.dataset}-z{config.latent_dim}"
 
 
@@ -90,13 +90,13 @@ def run_study(out: str | Path, runs_dir: str | Path, configs: list[TrainConfig],
     for index, config in enumerate(configs, 1):
         if max(keep) != config.epochs:
             raise GencoreError(f"the longest kept epoch ({max(keep)}) must be the run's epochs ({config.epochs}).")
-        log(f"[{index}/{len(configs)}] {run_name(config)}: width {config.width}, lr {config.lr:g}, batch {config.batch_size}")
+        log(f"[{index}/{len(configs)}] {study_run_name(config)}: width {config.width}, lr {config.lr:g}, batch {config.batch_size}")
         trainer = train_or_load(config, runs_dir, progress=progress,
                                 callbacks={"on_epoch_end": [KeepEpochs(e for e in keep if e < config.epochs)]})
         if not trainer.finished:  # stopped (Ctrl-C, SIGTERM): what is done is kept, and a rerun resumes
-            log(f"stopped in epoch {trainer.epoch + 1} of {run_name(config)}; run the same command again to resume.")
+            log(f"stopped in epoch {trainer.epoch + 1} of {study_run_name(config)}; run the same command again to resume.")
             break
-        folder = out / run_name(config)
+        folder = out / study_run_name(config)
         folder.mkdir(exist_ok=True)
         for epochs in keep:
             _measure_row(trainer, epochs, folder, n_eval, log)

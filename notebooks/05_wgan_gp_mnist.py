@@ -278,7 +278,7 @@ course.show_study("wgan-gp", "mnist")
 # one's gap on held-out test images and a fixed set of samples:
 
 # %%
-course.show(lessons.critic_catch_up)
+course.show(lessons.critic_gap_curves)
 
 # %% [markdown]
 # Here: the run's own critic trained on (a copy; a shipped reference has none), a new critic of the run's width,

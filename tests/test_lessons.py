@@ -13,7 +13,7 @@ from torch import nn
 
 from gencore import course
 from gencore.config import TrainConfig
-from gencore.lessons import critic_catch_up
+from gencore.lessons import critic_gap_curves
 from gencore.models.gan import Critic, Generator
 
 
@@ -42,7 +42,7 @@ def test_a_critic_trained_alone_reaches_the_penalised_optimum_of_two_points(weig
     distance = math.sqrt(14 * 28 * 2.0**2)
     optimum = distance * (1 + distance / (2 * weight))
     torch.manual_seed(0)
-    curves = critic_catch_up(BlackImages(), 2, half_white(256), half_white(64), {"w8": Critic((1, 28, 28), 8)},
+    curves = critic_gap_curves(BlackImages(), 2, half_white(256), half_white(64), {"w8": Critic((1, 28, 28), 8)},
                              steps=300, lr=1e-3, gp_weight=weight, points=4)
     (curve,) = curves.values()
     assert [step for step, _ in curve] == [0, 100, 200, 300]
@@ -55,11 +55,11 @@ def test_the_same_seed_gives_the_same_curve_and_no_steps_is_refused() -> None:
     def once() -> list[tuple[int, float]]:
         torch.manual_seed(0)
         critic = Critic((1, 28, 28), 4)
-        return critic_catch_up(BlackImages(), 2, half_white(64), half_white(16), {"c": critic}, steps=6, points=3)["c"]
+        return critic_gap_curves(BlackImages(), 2, half_white(64), half_white(16), {"c": critic}, steps=6, points=3)["c"]
 
     assert once() == once()
     with pytest.raises(ValueError, match="steps must be at least 1"):
-        critic_catch_up(BlackImages(), 2, half_white(64), half_white(16), {"c": Critic((1, 28, 28), 4)}, steps=0)
+        critic_gap_curves(BlackImages(), 2, half_white(64), half_white(16), {"c": Critic((1, 28, 28), 4)}, steps=0)
 
 
 def test_the_notebook_call_trains_copies_and_leaves_the_runs_critic_as_it_was(data_root: Path) -> None:
