@@ -31,6 +31,11 @@ def figure_png(figure: Any) -> bytes:
     return buffer.getvalue()
 
 
+# How an unfinished run ended, from the status its run.json last recorded.
+UNFINISHED = {"running": "its kernel or process ended mid-training", "stopped": "stopped by Stop, Ctrl-C or a signal",
+              "time budget": "its time budget ran out", "failed": "it failed", "interrupted": "interrupted"}
+
+
 class TrainingPanel:
     """``TrainingPanel(config, runs_dir)`` then display it (or call ``.show()``). Before the first
     Train it shows the finished run of ``config`` (the one the notebook's Run All trained), if any."""
@@ -149,19 +154,21 @@ class TrainingPanel:
         """The run already in ``folder`` (read from its PNGs: nothing is loaded or trained). An
         unfinished one (its kernel was restarted or killed mid-training) is announced for resuming."""
         info = read_json(folder / "run.json")
-        if info and info.get("status") != "finished" and (folder / "checkpoint.pt").exists():
+        unfinished = bool(info) and info.get("status") != "finished" and (folder / "checkpoint.pt").exists()
+        if info.get("status") != "finished" and not unfinished:
+            return
+        for image, name in ((self.losses, "losses.png"), (self.samples, "samples.png")):
+            if (folder / name).exists():  # an unfinished run has them when it stopped cleanly
+                self._set_image(image, (folder / name).read_bytes())
+        if unfinished:
             holder = FolderLock(folder).holder()
+            ended = UNFINISHED.get(info.get("status", ""), str(info.get("status")))
             self.status.value = html.escape(
                 f"{folder.name} is training in another process ({holder}): wait for it, or choose other settings."
                 if holder else
                 f"Found the unfinished run {folder.name}: {info.get('epochs_done')} of {_epochs(info.get('epochs'))} "
-                f"saved ({info.get('status')} when it last wrote). Press Train to resume it from its last checkpoint.")
+                f"saved ({ended}). Press Train to resume it from its last checkpoint.")
             return
-        if info.get("status") != "finished":
-            return
-        for image, name in ((self.losses, "losses.png"), (self.samples, "samples.png")):
-            if (folder / name).exists():
-                self._set_image(image, (folder / name).read_bytes())
         self.status.value = (f"Showing the finished run {folder.name} ({_epochs(info.get('epochs_done'))}). "
                              "Choose a latent size and a number of epochs, then press Train.")
 
