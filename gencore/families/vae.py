@@ -25,7 +25,7 @@ def build(config: "TrainConfig", image_shape: tuple[int, int, int]) -> Models:
 def vae_step(models: Models, optimizers: Optimizers, x: torch.Tensor, config: "TrainConfig", step: int,
              parts: Parts) -> Metrics:
     """One VAE update on a batch x in [0, 1]: encode, draw z by the reparameterisation, decode,
-    and descend on the negative ELBO (summed squared error + KL, up to constants)."""
+    and descend on the negative ELBO (summed squared error + KL: a Gaussian decoder of variance 1/2, up to a constant)."""
     vae, optimizer = cast(VAE, models["vae"]), optimizers["vae"]
     mean, log_var = vae.encode(x)  # q(z|x) = N(mean, diag(exp(log_var))), each (B, latent)
     z = parts["reparameterize"](mean, log_var)  # z = mean + eps * exp(log_var / 2): gradients reach the encoder
