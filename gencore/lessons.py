@@ -187,7 +187,10 @@ def power_spectra(sets: dict[str, torch.Tensor], title: str) -> Figure:
     return figure
 
 
-def plot_kl_per_dimension(curves: dict[str, torch.Tensor], threshold: float = 0.01) -> Figure:
+KL_ACTIVE_NATS = 0.01  # a latent dimension above this much KL (nats, averaged over images) counts as used
+
+
+def plot_kl_per_dimension(curves: dict[str, torch.Tensor], threshold: float = KL_ACTIVE_NATS) -> Figure:
     """Per-dimension KL, sorted, one line per model: how many dimensions carry information."""
     figure = Figure(figsize=(7, 3.6), layout="constrained")
     ax = figure.add_subplot()
