@@ -303,7 +303,7 @@ def own_run_figures(trainer: Trainer | None) -> Any:
 
 def study_rows(model: str | None = None, dataset: str | None = None, folder: Path = STUDY) -> list[dict[str, Any]]:
     """The shipped study's results.csv rows (numbers as numbers), optionally for one pair."""
-    from .sweep import read_table
+    from .results import read_table
 
     rows = read_table(folder)
     return [r for r in rows if (model is None or r["model"] == model) and (dataset is None or r["dataset"] == dataset)]

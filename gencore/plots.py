@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from .families import Family, get_family
-from .grids import image_grid, show_grid
+from .grids import show_grid
 
 
 
@@ -76,28 +76,6 @@ def plot_interpolation(images: torch.Tensor, title: str = "Interpolation between
     """One row per pair: images decoded along straight lines between latent points."""
     figure = Figure(figsize=(12, 1.4 * max(1, images.shape[0] // 10) + 0.6), layout="constrained")
     show_grid(figure.add_subplot(), images, title, nrow=10)
-    return figure
-
-
-def comparison_grid(cells: dict[tuple[int, int], torch.Tensor], labels: dict[tuple[int, int], str], title: str = "") -> Figure:
-    """The seed's comparison: one sample grid per (latent size, epochs), rows by latent size and
-    columns by epochs."""
-    latents = sorted({latent for latent, _ in cells})
-    epochs = sorted({epoch for _, epoch in cells})
-    figure = Figure(figsize=(2.4 * max(1, len(epochs)) + 0.6, 2.5 * max(1, len(latents)) + 0.5), layout="constrained")
-    if not cells:
-        figure.text(0.5, 0.5, "no finished runs to show", ha="center")
-        return figure
-    axes = figure.subplots(len(latents), len(epochs), squeeze=False)
-    for i, latent in enumerate(latents):
-        for j, epoch in enumerate(epochs):
-            ax = axes[i][j]
-            if (latent, epoch) in cells:
-                ax.imshow(image_grid(cells[(latent, epoch)], nrow=4).numpy(), interpolation="nearest")
-                ax.set_title(f"latent {latent}, {epoch} ep.\n{labels.get((latent, epoch), '')}", fontsize=9)
-            ax.axis("off")
-    if title:
-        figure.suptitle(title)
     return figure
 
 

@@ -3,12 +3,10 @@
 Every model on both datasets at the seed's latent sizes (MNIST 2 and 64, CIFAR-10 64 and 512),
 the seed's learning rates and batch sizes, one 100-epoch run per latent size whose state at
 epoch 20 is kept as the 20-epoch result. Each row of the table is measured with the shipped
-classifier (10,000 samples). The output folder holds:
-
-    results.csv                    one row per (run, epochs), the columns in COLUMNS
-    <model>-<dataset>-z<latent>/   per training run: history.csv, losses.png (epoch 20 marked),
-                                   samples-e020.png and samples-e100.png (the same latent points)
-    grid-<model>-<dataset>.png     rows latent size, columns epochs, as the seed study showed them
+classifier (10,000 samples). The output folder holds the study's table (results.py: results.csv,
+results.md, grid-<model>-<dataset>.png, the same as a sweep's) and, per training run,
+<model>-<dataset>-z<latent>/ with history.csv, losses.png (epoch 20 marked), a row-eNNN.json and
+samples-eNNN.png thumbnail per kept epoch (the same latent points).
 
 Training runs are train-or-load in ``runs_dir``, so an interrupted study resumes where it
 stopped, and a finished row (its ``row-eNNN.json``) is never measured twice.
@@ -16,8 +14,6 @@ stopped, and a finished row (its ``row-eNNN.json``) is never measured twice.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import time
 from pathlib import Path
@@ -27,15 +23,11 @@ import torch
 
 from . import checkpoint as ckpt
 from .config import TrainConfig
-from .families import FAMILIES, get_family
+from .families import get_family
 from .errors import GencoreError
 from .explore import SEED_EPOCHS, SEED_LATENTS
-from .runtime import machine_name
+from .results import collect, save_thumbnail, write_grids, write_table
 
-COLUMNS = ("model", "dataset", "latent_dim", "epochs", "width", "lr", "batch_size", "device", "train_seconds", "fd",
-           "classes_covered", "confidence", "neg_elbo_nats", "bits_per_dim", "n", "run", "precision")
-GRID_SAMPLES = 36  # a 6 x 6 thumbnail per row: enough to see variety, small enough to ship
-GRID_SEED = 0  # every row of a given latent size draws the same latent points
 
 
 def snapshot_name(epoch: int) -> str:
@@ -103,8 +95,7 @@ def run_study(out: str | Path, runs_dir: str | Path, configs: list[TrainConfig],
         _write_run_figures(trainer, folder, keep)
         rows = collect(out)
         write_table(out, rows)
-        for model, dataset in sorted({(r["model"], r["dataset"]) for r in rows}):
-            grid_figure(out, model, dataset, keep).savefig(out / f"grid-{model}-{dataset}.png", dpi=80)
+        write_grids(out, rows)
     return collect(out)
 
 
@@ -119,8 +110,6 @@ def _state_at(trainer: Any, epochs: int) -> tuple[dict[str, torch.nn.Module], fl
 
 def _measure_row(trainer: Any, epochs: int, folder: Path, n_eval: int, log: Callable[[str], None]) -> None:
     from .metrics import evaluate_models
-    from .grids import image_grid
-    from .sampling import sample_images
 
     path = folder / f"row-e{epochs:03d}.json"
     if path.exists():
@@ -129,8 +118,7 @@ def _measure_row(trainer: Any, epochs: int, folder: Path, n_eval: int, log: Call
     models, seconds = _state_at(trainer, epochs)
     start = time.monotonic()
     quality = evaluate_models(config, models, n=n_eval, seed=0, inception=False)
-    thumbs = sample_images(models, config.latent_dim, GRID_SAMPLES, seed=GRID_SEED)
-    _save_png(image_grid(thumbs, nrow=6), folder / f"samples-e{epochs:03d}.png")
+    save_thumbnail(models, config.latent_dim, folder / f"samples-e{epochs:03d}.png")
     ran = json.loads((trainer.run_dir / "run.json").read_text())  # the device and precision it actually ran at
     row = {
         "model": config.model, "dataset": config.dataset, "latent_dim": config.latent_dim, "epochs": epochs,
@@ -141,18 +129,12 @@ def _measure_row(trainer: Any, epochs: int, folder: Path, n_eval: int, log: Call
         "neg_elbo_nats": round(quality["neg_elbo_nats"], 2) if "neg_elbo_nats" in quality else None,
         "bits_per_dim": round(quality["bits_per_dim"], 4) if "bits_per_dim" in quality else None,
         "n": quality["n"], "run": folder.name, "precision": ran.get("precision", config.precision),
+        "seed": config.seed, "subset": config.subset, "threads": ran.get("threads"), "status": "finished",
+        "name": f"{folder.name}-e{epochs}", "thumbnail": f"{folder.name}/samples-e{epochs:03d}.png",
     }
     ckpt.write_json(path, row)
     log(f"  {epochs} epochs: fd {row['fd']:.2f}, {row['classes_covered']} classes, confidence {row['confidence']:.2f} "
         f"({time.monotonic() - start:.0f} s to measure)")
-
-
-def _save_png(grid: torch.Tensor, path: Path) -> None:
-    """An (H, W, 3) float image in [0, 1] as a PNG, pixel for pixel."""
-    from torchvision.io import encode_png
-
-    data = encode_png((grid.permute(2, 0, 1) * 255).round().to(torch.uint8))
-    ckpt.atomic_write(path, lambda f: f.write(data.numpy().tobytes()))
 
 
 def _write_run_figures(trainer: Any, folder: Path, keep: tuple[int, ...]) -> None:
@@ -175,45 +157,6 @@ def _write_run_figures(trainer: Any, folder: Path, keep: tuple[int, ...]) -> Non
         kl = trainer.family.latent_usage({k: m.cpu() for k, m in trainer.models.items()}, test).tolist()
         ckpt.atomic_write(folder / "kl_per_dimension.csv", lambda f: f.write("kl_nats\n" + "\n".join(f"{v:.6g}" for v in kl) + "\n"),
                           binary=False)
-
-
-def collect(out: str | Path) -> list[dict[str, Any]]:
-    rows = [json.loads(p.read_text()) for p in Path(out).glob("*/row-e*.json")]
-    order = {name: index for index, name in enumerate(FAMILIES)}  # the course's order
-    return sorted(rows, key=lambda r: (order.get(r["model"], 9), r["dataset"] != "mnist", r["latent_dim"], r["epochs"]))
-
-
-def write_table(out: str | Path, rows: list[dict[str, Any]]) -> None:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(COLUMNS), extrasaction="ignore")
-    writer.writeheader()
-    writer.writerows(rows)
-    ckpt.atomic_write(Path(out) / "results.csv", lambda f: f.write(buffer.getvalue()), binary=False)
-
-
-def grid_figure(out: Path, model: str, dataset: str, keep: tuple[int, ...]):  # noqa: ANN201 - Figure
-    """Rows latent size, columns epochs: the shipped thumbnails with each row's fd."""
-    from matplotlib.figure import Figure
-    from matplotlib.image import imread
-
-    rows = [r for r in collect(out) if r["model"] == model and r["dataset"] == dataset]
-    latents = sorted({r["latent_dim"] for r in rows})
-    figure = Figure(figsize=(2.6 * len(keep) + 0.4, 2.8 * max(1, len(latents)) + 0.5), layout="constrained")
-    axes = figure.subplots(max(1, len(latents)), len(keep), squeeze=False)
-    for i, latent in enumerate(latents):
-        for j, epochs in enumerate(keep):
-            ax = axes[i][j]
-            ax.axis("off")
-            match = [r for r in rows if r["latent_dim"] == latent and r["epochs"] == epochs]
-            if match:
-                ax.imshow(imread(out / match[0]["run"] / f"samples-e{epochs:03d}.png"), interpolation="nearest")
-                precision = match[0].get("precision", "fp32")
-                ax.set_title(f"latent {latent}, {epochs} epoch{'s' * (epochs != 1)}"
-                             f"{'' if precision == 'fp32' else ', ' + precision}\nfd {match[0]['fd']:.2f}, "
-                             f"{match[0]['classes_covered']} classes", fontsize=9)
-    width = rows[0]["width"] if rows else "?"
-    figure.suptitle(f"{model.upper()} on {dataset} (width {width})")
-    return figure
 
 
 def ship_reference(name: str, run_dir: str | Path, data_root: str | None = None, n_eval: int = 10_000) -> dict[str, Any]:

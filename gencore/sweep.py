@@ -5,10 +5,11 @@ A results folder holds:
     runs/                     the training runs (train-or-load: a finished one is never retrained)
     <run name>/notebook.ipynb the executed notebook, with every figure
     <run name>/notebook-result.json  what the notebook's last cell measured
-    <run name>/result.json    the run's parameters and final quality numbers; written by the sweep
-                              last, so its presence means the run is finished (a restart skips it)
-    results.csv, results.md   one row per run
-    grid-<model>-<dataset>.png  samples in a grid: rows latent size, columns epochs
+    <run name>/result.json    the run's row: parameters and final quality numbers; written by the
+                              sweep last, so its presence means the run is finished (a restart skips it)
+    <run name>/thumbnail.png  its samples from fixed latent points, for the grid figure
+    results.csv, results.md, grid-<model>-<dataset>.png   the study's table (results.py), the same
+                              as the in-process study's
 
 The run list is plain data (``plan``) and each run is one call of ``execute_run(spec, settings)``
 that reads and writes only its own folder. Any executor that can call a function on a
@@ -23,8 +24,6 @@ notebook kernel with the same thread settings, so their numbers agree bit for bi
 
 from __future__ import annotations
 
-import csv
-import io
 import itertools
 import json
 import os
@@ -40,14 +39,11 @@ from .config import DATASETS, MODELS, TrainConfig
 from .errors import GencoreError
 from .families import get_family
 from .lock import WAIT_VARIABLE, FolderLock
+from .results import collect, read_table, save_thumbnail, write_grids, write_table
 
 REPO_NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 RESULT_NAME = "result.json"
 NOTEBOOK_RESULT_NAME = "notebook-result.json"  # the notebook writes here; only the sweep writes RESULT_NAME
-# The table's columns, in order; a run's result.json may hold more.
-COLUMNS = ("model", "dataset", "latent_dim", "epochs", "seed", "subset", "fd", "classes_covered", "confidence",
-           "neg_elbo_nats", "bits_per_dim", "train_seconds", "wall_seconds", "images_per_s", "device", "threads", "status",
-           "name")
 # Thread settings a kernel inherits. Dask's nanny sets the last two to 1 and a local pool leaves them
 # unset; set alike, a local and a Dask sweep of one grid give the same numbers on one machine.
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
@@ -194,8 +190,10 @@ def _execute_notebook(spec: RunSpec, settings: SweepSettings, folder: Path) -> d
         raise GencoreError(f"{notebook.name} finished without writing {folder / NOTEBOOK_RESULT_NAME}: is it the kit's notebook?")
     result = {**result, "name": spec.name, "wall_seconds": round(time.monotonic() - start, 1)}
     samples = Path(result.get("run_dir", "")) / "samples.png"
-    if samples.is_file():  # a thumbnail beside the numbers: the table stays illustrated without checkpoints
+    if samples.is_file():  # the run's own figure beside the numbers, for the results browser
         atomic_write(folder / "samples.png", lambda f: f.write(samples.read_bytes()))
+    if (folder / "thumbnail.png").is_file():  # written by the notebook (write_result): the grid figure's cell
+        result["thumbnail"] = f"{spec.name}/thumbnail.png"
     write_json(folder / RESULT_NAME, result)  # atomic: the row appears whole, once
     (folder / "failed.json").unlink(missing_ok=True)
     return result
@@ -277,10 +275,8 @@ def _run_and_report(specs: list[RunSpec], settings: SweepSettings, jobs: int, lo
             for future in as_completed([pool.submit(execute_run, spec, settings) for spec in specs]):
                 report(future.result())
     rows = collect(settings.results_dir)
-    write_tables(settings.results_dir, rows)
-    for model, dataset in sorted({(r["model"], r["dataset"]) for r in rows}):
-        path = Path(settings.results_dir) / f"grid-{model}-{dataset}.png"
-        grid_figure(rows, model, dataset).savefig(path, dpi=100)
+    write_table(settings.results_dir, rows)
+    write_grids(settings.results_dir, rows, dpi=100)
     failed = [r for r in results if r.get("status") == "failed"]
     if failed:
         log(f"{len(failed)} run(s) failed; see failed.json and notebook.ipynb in their folders. Run the sweep again to retry them.")
@@ -324,8 +320,11 @@ def write_result(path: str | os.PathLike, trainer: Any, quality: dict[str, Any])
 
     config = trainer.config
     info = json.loads((trainer.run_dir / "run.json").read_text()) if trainer.run_dir else {}
+    save_thumbnail(trainer.models, config.latent_dim, Path(path).parent / "thumbnail.png")
     row = {
         "model": config.model, "dataset": config.dataset, "latent_dim": config.latent_dim, "epochs": config.epochs,
+        "width": config.width, "lr": config.lr, "batch_size": config.batch_size,
+        "precision": info.get("precision", config.precision), "run": run_name(config),
         "seed": config.seed, "subset": config.subset, "run_dir": str(trainer.run_dir), "run_name": run_name(config),
         "status": info.get("status", "finished"), "epochs_done": trainer.epoch,
         "train_seconds": info.get("seconds"), "images_per_s": info.get("images_per_s"), "device": info.get("device"),
@@ -334,44 +333,6 @@ def write_result(path: str | os.PathLike, trainer: Any, quality: dict[str, Any])
         **{k: v for k, v in quality.items() if k not in ("model", "dataset", "latent_dim")},
     }
     write_json(Path(path), row)
-
-
-def collect(results_dir: str | os.PathLike) -> list[dict[str, Any]]:
-    """Every finished run's result in a results folder, sorted by model, dataset, latent, epochs."""
-    rows = [r for r in (read_result(p.parent) for p in Path(results_dir).glob(f"*/{RESULT_NAME}")) if r]
-    return sorted(rows, key=lambda r: (r["model"], r["dataset"], r["latent_dim"], r["epochs"], r["seed"]))
-
-
-def write_tables(results_dir: str | os.PathLike, rows: list[dict[str, Any]]) -> None:
-    """results.csv (every column) and results.md (the main ones, rounded)."""
-    columns = list(COLUMNS) + sorted({k for r in rows for k in r} - set(COLUMNS) - {"class_shares", "resumed_from"})
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
-    writer.writeheader()
-    writer.writerows(rows)
-    atomic_write(Path(results_dir) / "results.csv", lambda f: f.write(buffer.getvalue()), binary=False)
-    atomic_write(Path(results_dir) / "results.md", lambda f: f.write(markdown_table(rows)), binary=False)
-
-
-def read_table(results_dir: str | os.PathLike) -> list[dict[str, Any]]:
-    """results.csv as dicts, numbers as numbers and empty cells as None."""
-    path = Path(results_dir) / "results.csv"
-    if not path.exists():
-        return []
-    rows = []
-    for raw in csv.DictReader(path.open()):
-        row: dict[str, Any] = {}
-        for key, value in raw.items():
-            if value in ("", None):
-                row[key] = None
-                continue
-            try:
-                number = float(value)
-                row[key] = int(number) if number.is_integer() and "." not in value and "e" not in value.lower() else number
-            except ValueError:
-                row[key] = value
-        rows.append(row)
-    return rows
 
 
 def comparison_markdown(rows: list[dict[str, Any]], model: str, dataset: str) -> str:
@@ -402,45 +363,6 @@ def comparison_markdown(rows: list[dict[str, Any]], model: str, dataset: str) ->
     return "\n".join(lines)
 
 
-def markdown_table(rows: list[dict[str, Any]]) -> str:
-    shown = ("model", "dataset", "latent_dim", "epochs", "seed", "subset", "fd", "classes_covered", "confidence",
-             "bits_per_dim", "train_seconds", "device")
-    lines = ["| " + " | ".join(shown) + " |", "|" + "---|" * len(shown)]
-    for row in rows:
-        lines.append("| " + " | ".join(_cell(row.get(name)) for name in shown) + " |")
-    return "\n".join(lines) + "\n"
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return f"{value:.3g}" if abs(value) < 1000 else f"{value:.0f}"
-    return str(value)
-
-
-def grid_figure(rows: list[dict[str, Any]], model: str, dataset: str, samples: int = 16):  # noqa: ANN201 - Figure
-    """The seed's comparison figure: one sample grid per run, rows by latent size, columns by
-    epochs (the first seed of each), all from the same latent draws."""
-    from .checkpoint import load_run
-    from .plots import comparison_grid
-    from .sampling import sample_images
-
-    chosen: dict[tuple[int, int], dict[str, Any]] = {}
-    for row in rows:
-        if row["model"] == model and row["dataset"] == dataset:
-            chosen.setdefault((row["latent_dim"], row["epochs"]), row)
-    cells = {}
-    for key, row in chosen.items():
-        try:
-            config, models, _ = load_run(row["run_dir"])
-        except GencoreError:
-            continue  # its checkpoint was removed: the table still has the numbers
-        cells[key] = sample_images(models, config.latent_dim, samples, seed=0)
-    label = lambda key: f"fd {chosen[key].get('fd', float('nan')):.3g}"  # noqa: E731
-    return comparison_grid(cells, {k: label(k) for k in cells}, f"{model} on {dataset}")
-
-
 def parse_parameters(pairs: list[str]) -> dict[str, Any]:
     """NAME=VALUE strings (numbers become numbers) for extra notebook parameters."""
     parameters = {}
@@ -455,5 +377,5 @@ def parse_parameters(pairs: list[str]) -> dict[str, Any]:
     return parameters
 
 
-__all__ = ["DATASETS", "MODELS", "RunSpec", "SweepSettings", "plan", "execute_run", "run_sweep", "collect",
-           "write_result", "write_tables", "read_table", "comparison_markdown", "grid_figure", "markdown_table"]
+__all__ = ["DATASETS", "MODELS", "RunSpec", "SweepSettings", "plan", "execute_run", "run_sweep", "write_result",
+           "comparison_markdown", "parse_parameters", "read_table"]

@@ -99,7 +99,8 @@ for dataset in ("mnist", "cifar10"):
 # course notebooks through papermill for every combination and writes a results folder; pass it as `results_dir`.
 
 # %%
-from gencore.sweep import comparison_markdown, read_table
+from gencore.results import read_table
+from gencore.sweep import comparison_markdown
 
 sweep_rows = read_table(Path(results_dir)) if results_dir else []
 if results_dir:

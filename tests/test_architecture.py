@@ -202,7 +202,8 @@ def test_a_new_family_trains_samples_benches_and_takes_presets_with_no_other_edi
 def test_a_new_family_sweeps_through_its_own_notebook(toy_family: object, fixture_root: Path, tmp_path: Path) -> None:
     import nbformat
 
-    from gencore.sweep import SweepSettings, plan, read_table, run_sweep
+    from gencore.results import read_table
+    from gencore.sweep import SweepSettings, plan, run_sweep
 
     notebooks = tmp_path / "notebooks"
     notebooks.mkdir()

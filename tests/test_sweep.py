@@ -15,7 +15,8 @@ import pytest
 
 from conftest import NOT_REPEATED, REPO, assert_rows_agree, run_nbval
 from gencore.errors import GencoreError
-from gencore.sweep import RunSpec, SweepSettings, comparison_markdown, notebook_parameters, parse_parameters, plan, read_table
+from gencore.results import read_table
+from gencore.sweep import RunSpec, SweepSettings, comparison_markdown, notebook_parameters, parse_parameters, plan
 
 
 def _sweep(out: Path, data_root: Path, *extra: str) -> subprocess.CompletedProcess:

@@ -20,7 +20,7 @@ import pytest
 
 from conftest import ACROSS_KERNELS, REPO
 from gencore.lock import FolderLock
-from gencore.sweep import read_table
+from gencore.results import read_table
 
 pytestmark = pytest.mark.slow
 
