@@ -172,13 +172,14 @@ def _execute_notebook(spec: RunSpec, settings: SweepSettings, folder: Path) -> d
     import papermill
 
     (folder / NOTEBOOK_RESULT_NAME).unlink(missing_ok=True)  # left by a run killed before the sweep wrote its result
-    set_kernel_environment(settings.threads or _worker_threads())
+    kernel = kernel_manager(kernel_environment(settings.threads or _worker_threads()))
     notebook = Path(settings.notebooks_dir) / _notebook(spec)
     parameters = notebook_parameters(spec, settings)
     start = time.monotonic()
     try:
         papermill.execute_notebook(str(notebook), str(folder / "notebook.ipynb"), parameters=parameters,
-                                   cwd=str(notebook.parent), progress_bar=False, kernel_name="python3")
+                                   cwd=str(notebook.parent), progress_bar=False, kernel_name="python3",
+                                   kernel_manager_class=kernel)
     except Exception as error:  # noqa: BLE001 - a failed run is recorded, the sweep goes on
         failure = {**asdict(spec), "name": spec.name, "status": "failed",
                    "error": f"{type(error).__name__}: {str(error).strip().splitlines()[-1] if str(error).strip() else ''}",
@@ -199,14 +200,28 @@ def _execute_notebook(spec: RunSpec, settings: SweepSettings, folder: Path) -> d
     return result
 
 
-def set_kernel_environment(threads: int) -> None:
-    """What the notebook kernel that this process starts next inherits, whichever executor runs
-    it: ``threads`` for torch (OpenMP), MKL and OpenBLAS; no allocator tuning of Dask's (memory laid
-    out alike); and the lock wait, so a retried run waits for its dead predecessor's kernel."""
-    for name in THREAD_VARIABLES:
-        os.environ[name] = str(threads)
-    os.environ.pop("MALLOC_TRIM_THRESHOLD_", None)
-    os.environ[WAIT_VARIABLE] = str(LOCK_WAIT_SECONDS)
+def kernel_environment(threads: int) -> dict[str, str]:
+    """The environment a run's notebook kernel gets, whichever executor starts it: this process's,
+    with ``threads`` for torch (OpenMP), MKL and OpenBLAS, without Dask's allocator tuning (memory
+    laid out alike), and with the lock wait, so a retried run waits for its dead predecessor's kernel."""
+    environment = {k: v for k, v in os.environ.items() if k != "MALLOC_TRIM_THRESHOLD_"}
+    environment.update({name: str(threads) for name in THREAD_VARIABLES})
+    environment[WAIT_VARIABLE] = str(LOCK_WAIT_SECONDS)
+    return environment
+
+
+def kernel_manager(environment: dict[str, str]) -> type:
+    """A Jupyter kernel manager that starts its kernel in ``environment``: the kernel alone gets it,
+    so a sweep run in-process (or in a worker's thread) leaves its caller's environment untouched."""
+    from jupyter_client import AsyncKernelManager
+
+    class KernelInEnvironment(AsyncKernelManager):
+        # papermill's client awaits it; the provisioner reads env. (jupyter_client declares it as an
+        # alias of its async implementation, typed as a plain callable: hence the ignore.)
+        async def start_kernel(self, **kw: Any) -> None:  # type: ignore[override]
+            await super().start_kernel(**{**kw, "env": dict(environment)})
+
+    return KernelInEnvironment
 
 
 EXECUTORS = ("local", "dask")

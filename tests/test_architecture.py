@@ -4,6 +4,7 @@ keeps only the loop, and one record per model family that the rest of the kit as
 from __future__ import annotations
 
 import ast
+import os
 from pathlib import Path
 
 import pytest
@@ -219,8 +220,11 @@ def test_a_new_family_sweeps_through_its_own_notebook(toy_family: object, fixtur
         "run = train_or_load(config, runs_dir, progress=False)\ncourse.record(result_json, run, {})")
     nbformat.write(nbformat.v4.new_notebook(cells=[parameters, train], metadata={
         "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}), notebooks / "toy_mnist.ipynb")
-    settings = SweepSettings(str(tmp_path / "results"), str(fixture_root), notebooks_dir=str(notebooks))
+    settings = SweepSettings(str(tmp_path / "results"), str(fixture_root), threads=1, notebooks_dir=str(notebooks))
+    environment = dict(os.environ)
     records = run_sweep(plan(["toy"], ["mnist"], [2, 4], [1], subset=256), settings, log=lambda line: None)
     assert [r["status"] for r in records] == ["finished", "finished"], records
-    assert [row["latent_dim"] for row in read_table(tmp_path / "results")] == [2, 4]
+    assert dict(os.environ) == environment  # the kernels got their settings; this process kept its own
+    rows = read_table(tmp_path / "results")
+    assert [row["latent_dim"] for row in rows] == [2, 4] and {row["threads"] for row in rows} == {1}
     assert (tmp_path / "results" / "grid-toy-mnist.png").stat().st_size > 0
