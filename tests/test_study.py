@@ -31,6 +31,7 @@ def test_the_study_grid_is_the_seeds_with_the_vae_at_its_own_width_and_in_fp32()
         assert (c.lr, c.batch_size) == {"vae": (1e-4, 128), "gan": (1e-4, 64), "wgan-gp": (5e-5, 64)}[c.model]
 
 
+@pytest.mark.slow  # a whole study: trains, measures each kept epoch, draws its figures
 def test_a_study_keeps_the_shorter_run_measures_each_kept_epoch_once_and_resumes(tmp_path: Path, data_root: Path) -> None:
     config = study_configs(["gan"], ["mnist"], gan_width=8, epochs=2, data_root=str(data_root), device="cpu",
                            gan_precision=GAN_TEST_PRECISION)[0]  # latent 2
