@@ -33,6 +33,11 @@ def default_wait() -> float:
         return 0.0
 
 
+def _identity() -> str:
+    """How a holder is named in the lock file and in messages."""
+    return f"pid={os.getpid()} host={socket.gethostname()}"
+
+
 class FolderLock:
     """``acquire()`` takes the folder, ``release()`` gives it back. ``what`` and ``advice`` make
     the one-line message that a second writer gets, after the holder's process id and host."""
@@ -66,7 +71,7 @@ class FolderLock:
                 time.sleep(0.2)
         handle.seek(0)
         handle.truncate()
-        handle.write(f"pid={os.getpid()} host={socket.gethostname()}\n")
+        handle.write(_identity() + "\n")
         handle.flush()
         self.handle = handle
 
@@ -79,7 +84,7 @@ class FolderLock:
     def holder(self) -> str | None:
         """Who holds the folder now ('pid=... host=...'), or None when nobody does (never blocks)."""
         if self.handle is not None:
-            return f"pid={os.getpid()} host={socket.gethostname()}"
+            return _identity()
         try:
             handle = open(self.path)
         except FileNotFoundError:
@@ -91,10 +96,3 @@ class FolderLock:
                 return handle.read().strip() or "another process"
             fcntl.flock(handle, fcntl.LOCK_UN)
             return None
-
-    def __enter__(self) -> "FolderLock":
-        self.acquire()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.release()

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ACROSS_KERNELS, REPO
+from gencore.explore import read_json
 from gencore.lock import FolderLock
 from gencore.results import read_table
 
@@ -42,10 +43,7 @@ def _wait(condition, process: subprocess.Popen, what: str, timeout: float = 600)
 
 
 def _run_info(run_dir: Path) -> dict:
-    try:
-        return json.loads((run_dir / "run.json").read_text())
-    except (OSError, ValueError):
-        return {}
+    return read_json(run_dir / "run.json")  # {} while the run is starting
 
 
 def _training(runs: Path) -> Path | None:
