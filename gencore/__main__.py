@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from .errors import GencoreError
+from gencore.engine.errors import GencoreError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -18,8 +18,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .config import DATASETS, MODELS
-    from .presets import preset_names
+    from gencore.engine.config import DATASETS, MODELS
+    from gencore.engine.presets import preset_names
 
     parser = _Parser(prog="python -m gencore", description="Train and sample VAE, GAN and WGAN-GP models on MNIST and CIFAR-10.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -159,9 +159,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from .checkpoint import write_json
-    from .config import parse_int
-    from .metrics import evaluate_run, format_quality
+    from gencore.engine.config import parse_int
+    from gencore.engine.files import write_json
+    from gencore.quality.metrics import format_quality
+    from gencore.runs.evaluate import evaluate_run
 
     n = parse_int("n", args.n, 2, 1_000_000)
     seed = parse_int("seed", args.seed, 0, 2**63 - 1)
@@ -176,8 +177,8 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from .config import parse_int
-    from .sweep import SweepSettings, parse_parameters, plan, run_sweep
+    from gencore.engine.config import parse_int
+    from gencore.studies.sweep import SweepSettings, parse_parameters, plan, run_sweep
 
     # plan() validates every value through TrainConfig, so the flags go in as typed.
     specs = plan(args.model, args.dataset, args.latent_dims, args.epochs, args.seeds, args.subset, parse_parameters(args.param))
@@ -194,9 +195,9 @@ def _sweep(args: argparse.Namespace) -> int:
 
 
 def _classifier(args: argparse.Namespace) -> int:
-    from .classifier import get_classifier
-    from .reference import ship_classifier, shipped_classifier
-    from .runtime import machine_name, resolve_device
+    from gencore.engine.runtime import machine_name, resolve_device
+    from gencore.quality.classifier import get_classifier
+    from gencore.quality.reference import ship_classifier, shipped_classifier
 
     try:
         shipped = shipped_classifier(args.dataset)
@@ -219,7 +220,7 @@ def _classifier(args: argparse.Namespace) -> int:
 
 def _training_split(dataset: str, data_root: str | None) -> str:
     """Which data a shipped classifier learnt from, in words (no machine's paths)."""
-    from .data import load_dataset
+    from gencore.engine.data import load_dataset
 
     split = load_dataset(dataset, "train", data_root)
     form = "IDX files" if dataset == "mnist" else ("pickled batches" if "batches" in split.source else "a JPEG image folder")
@@ -229,8 +230,8 @@ def _training_split(dataset: str, data_root: str | None) -> str:
 def _study(args: argparse.Namespace) -> int:
     import torch
 
-    from .config import parse_int
-    from .study import run_study, study_configs
+    from gencore.engine.config import parse_int
+    from gencore.studies.study import run_study, study_configs
 
     keep = tuple(sorted({parse_int("epochs", e, 1, None) for e in args.epochs}))
     if args.threads is not None:
@@ -243,7 +244,8 @@ def _study(args: argparse.Namespace) -> int:
 
 
 def _course(args: argparse.Namespace) -> int:
-    from .course import NOTEBOOKS, write_student_copies
+    from gencore.course import write_student_copies
+    from gencore.engine.paths import NOTEBOOKS
 
     source = Path(args.notebooks) if args.notebooks else NOTEBOOKS
     if not source.is_dir():
@@ -257,10 +259,10 @@ def _course(args: argparse.Namespace) -> int:
 
 
 def _reference(args: argparse.Namespace) -> int:
-    from .reference import describe_references
+    from gencore.quality.reference import describe_references
 
     if args.ship:
-        from .study import ship_reference
+        from gencore.studies.study import ship_reference
 
         name, run_dir = args.ship
         entry = ship_reference(name, run_dir, data_root=args.data_root)
@@ -270,7 +272,7 @@ def _reference(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from .bench import HEADER, run_bench, write_bench_json
+    from gencore.studies.bench import HEADER, run_bench, write_bench_json
 
     print(HEADER)
     records, machine = run_bench(args.data_root, quick=args.quick, models=tuple(args.models), datasets=tuple(args.datasets),
@@ -282,10 +284,9 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from .config import TrainConfig
-    from .train import Trainer
-
-    from .presets import preset_settings
+    from gencore.engine.config import TrainConfig
+    from gencore.engine.presets import preset_settings
+    from gencore.runs.start import start_run
 
     given = dict(
         batch_size=args.batch_size, lr=args.lr, width=args.width, n_critic=args.n_critic,
@@ -296,7 +297,7 @@ def _train(args: argparse.Namespace) -> int:
     settings.update({k: v for k, v in given.items() if v is not None})  # explicit flags win
     config = TrainConfig(model=args.model, dataset=args.dataset, latent_dim=args.latent_dim, epochs=args.epochs,
                          seed=args.seed, device=args.device, **settings)
-    result = Trainer(config, args.out, resume=args.resume, progress=not args.no_progress).fit()
+    result = start_run(config, args.out, resume=args.resume, progress=not args.no_progress).fit()
     last = result.history[-1] if result.history else {}
     summary = " ".join(f"{k}={v:.4g}" for k, v in last.items() if k != "epoch")
     print(f"{result.status}: {result.epochs_done}/{config.epochs} epochs in {args.out}" + (f"; last epoch {summary}" if summary else ""))
@@ -304,13 +305,12 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _sample(args: argparse.Namespace) -> int:
-    import torch
-
-    from .checkpoint import atomic_write, load_run, torch_bytes
-    from .config import parse_int
-    from .reference import load_reference, parse_reference
-    from .runtime import resolve_device
-    from .sampling import sample_images
+    from gencore.engine.config import parse_int
+    from gencore.engine.files import atomic_write, torch_bytes
+    from gencore.engine.runtime import resolve_device
+    from gencore.engine.sampling import sample_images
+    from gencore.quality.reference import load_reference, parse_reference
+    from gencore.runs.checkpoint import load_run
 
     n = parse_int("n", args.n, 1, 1_000_000)
     seed = parse_int("seed", args.seed, 0, 2**63 - 1)

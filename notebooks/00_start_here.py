@@ -75,8 +75,8 @@ estimate_steps: int = 3  # timed training steps per model and dataset (0 skips t
 
 # %%
 # NBVAL_CHECK_OUTPUT
-from gencore.data import IMAGE_SHAPES, SPLIT_SIZES, load_dataset
-from gencore.errors import GencoreError
+from gencore.engine.data import IMAGE_SHAPES, SPLIT_SIZES, load_dataset
+from gencore.engine.errors import GencoreError
 
 test_splits = {}
 for name in IMAGE_SHAPES:
@@ -93,8 +93,8 @@ for name in IMAGE_SHAPES:
 # %matplotlib inline
 from IPython.display import display
 
-from gencore.data import balanced_indices, to_float
-from gencore.plots import plot_samples
+from gencore.engine.data import balanced_indices, to_float
+from gencore.runs.plots import plot_samples
 
 for name, split in test_splits.items():
     shown = balanced_indices(split.labels, 40, seed=0)  # every class, not just the first files
@@ -118,8 +118,8 @@ import os
 
 import torch
 
-from gencore.bench import estimate_training_time, format_estimates
-from gencore.runtime import resolve_device
+from gencore.studies.bench import estimate_training_time, format_estimates
+from gencore.engine.runtime import resolve_device
 
 print(f"device: {resolve_device(device)}, torch {torch.__version__}, {os.cpu_count()} CPU cores, {torch.get_num_threads()} threads")
 if estimate_steps:
@@ -136,7 +136,7 @@ if estimate_steps:
 # each checked against its recorded checksum before use:
 
 # %%
-from gencore.reference import describe_references
+from gencore.quality.reference import describe_references
 
 print(describe_references())
 

@@ -60,9 +60,10 @@ result_json: Optional[str] = None  # a file for this run's numbers (python -m ge
 import torch
 from IPython.display import display
 
-from gencore import course, losses
-from gencore.config import TrainConfig
-from gencore.exercises import check
+from gencore import course
+from gencore.engine import losses
+from gencore.engine.config import TrainConfig
+from gencore.course.exercises import check
 
 # Everything derived from the parameters lives here, after the parameters cell, so that values
 # injected by papermill are the ones used.
@@ -81,7 +82,7 @@ print(config)
 # through three hidden layers down to the latent size, and grown back the same way.
 
 # %%
-from gencore.models import VAE
+from gencore.engine.models import VAE
 
 course.show(VAE)
 
@@ -190,7 +191,7 @@ display(course.show(losses.kl_divergence), course.show(losses.vae_loss))
 # `overrides={"reparameterize": ..., "kl_divergence": ...}` and the step calls whatever it was given.
 
 # %%
-from gencore.families.vae import vae_step
+from gencore.engine.families.vae import vae_step
 
 course.show(vae_step)
 

@@ -55,9 +55,10 @@ result_json: Optional[str] = None  # a file for this run's numbers (python -m ge
 import torch
 from IPython.display import display
 
-from gencore import course, lessons
-from gencore.config import TrainConfig
-from gencore.data import load_dataset, to_float
+from gencore import course
+from gencore.course import lessons
+from gencore.engine.config import TrainConfig
+from gencore.engine.data import load_dataset, to_float
 
 config = TrainConfig(model="vae", dataset=dataset, latent_dim=latent_dim, epochs=epochs, batch_size=batch_size, lr=lr,
                      seed=seed, subset=subset, data_root=data_root, device=device, width=width, precision=precision,
@@ -137,7 +138,7 @@ lessons.nearest_neighbour_blur(originals, reconstructions, pool, k=16)
 # panel divides each by the real images' spectrum.
 
 # %%
-from gencore.sampling import sample_images
+from gencore.engine.sampling import sample_images
 
 test_images = load_dataset(run.config.dataset, "test", data_root, subset=1000, seed=0).images
 with torch.no_grad():

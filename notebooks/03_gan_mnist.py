@@ -63,10 +63,12 @@ import torch
 import torch.nn.functional as F
 from IPython.display import display
 
-from gencore import course, lessons, losses
-from gencore.config import TrainConfig
-from gencore.exercises import check
-from gencore.families import get_family
+from gencore import course
+from gencore.course import lessons
+from gencore.engine import losses
+from gencore.engine.config import TrainConfig
+from gencore.course.exercises import check
+from gencore.engine.families import get_family
 
 # The learning rate defaults to the DCGAN paper's, which learns faster per epoch than the seed study's 1e-4;
 # a sweep passes the seed's explicitly. Both live in the family record.
@@ -86,7 +88,7 @@ print("seed study:", family.seed_settings.source, "| paper:", family.paper_setti
 # last, which ends in $\tanh$: pixels in $[-1,1]$, the range the data is scaled to.
 
 # %%
-from gencore.models import Discriminator, Generator
+from gencore.engine.models import Discriminator, Generator
 
 course.show(Generator)
 
@@ -187,7 +189,7 @@ display(course.show(losses.discriminator_loss), course.show(losses.generator_los
 # 4. Return the numbers the history logs: both losses, the JSD estimate, and the mean of $D(x)$ and $D(G(z))$.
 
 # %%
-from gencore.families.gan import gan_step
+from gencore.engine.families.gan import gan_step
 
 course.show(gan_step)
 

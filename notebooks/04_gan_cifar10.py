@@ -54,10 +54,11 @@ result_json: Optional[str] = None  # a file for this run's numbers (python -m ge
 import torch
 from IPython.display import display
 
-from gencore import course, lessons
-from gencore.config import TrainConfig
-from gencore.data import load_dataset, to_float
-from gencore.families import get_family
+from gencore import course
+from gencore.course import lessons
+from gencore.engine.config import TrainConfig
+from gencore.engine.data import load_dataset, to_float
+from gencore.engine.families import get_family
 
 family = get_family("gan")
 config = TrainConfig(model="gan", dataset=dataset, latent_dim=latent_dim, epochs=epochs, batch_size=batch_size,
@@ -126,7 +127,7 @@ lessons.quality_over_epochs(histories, "fd every 5 epochs during training (lower
 # enlarged pixel for pixel.
 
 # %%
-from gencore.sampling import sample_images
+from gencore.engine.sampling import sample_images
 
 real_images = load_dataset(run.config.dataset, "test", data_root, subset=2000, seed=0).images
 generated = sample_images(run.models, run.config.latent_dim, 2000, seed=0, device=run.device)

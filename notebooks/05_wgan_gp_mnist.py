@@ -65,10 +65,12 @@ result_json: Optional[str] = None  # a file for this run's numbers (python -m ge
 import torch
 from IPython.display import display
 
-from gencore import course, lessons, losses
-from gencore.config import TrainConfig
-from gencore.exercises import check
-from gencore.families import get_family
+from gencore import course
+from gencore.course import lessons
+from gencore.engine import losses
+from gencore.engine.config import TrainConfig
+from gencore.course.exercises import check
+from gencore.engine.families import get_family
 
 family = get_family("wgan-gp")
 config = TrainConfig(model="wgan-gp", dataset=dataset, latent_dim=latent_dim, epochs=epochs, batch_size=batch_size,
@@ -110,7 +112,7 @@ lessons.toy_divergences()
 #   penalty below is defined per image (Gulrajani et al. 2017, section 4).
 
 # %%
-from gencore.models import Critic
+from gencore.engine.models import Critic
 
 course.show(Critic)
 
@@ -191,7 +193,7 @@ display(course.show(losses.critic_loss), course.show(losses.gradient_penalty))
 # estimate of $W_1$. Adam's betas are the paper's $(0, 0.9)$: momentum hurts a critic that chases a moving target.
 
 # %%
-from gencore.families.wgan_gp import critic_update, wgan_gp_step
+from gencore.engine.families.wgan_gp import critic_update, wgan_gp_step
 
 display(course.show(wgan_gp_step), course.show(critic_update))
 

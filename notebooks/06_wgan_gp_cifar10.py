@@ -59,9 +59,10 @@ result_json: Optional[str] = None  # a file for this run's numbers (python -m ge
 import torch
 from IPython.display import display
 
-from gencore import course, lessons
-from gencore.config import TrainConfig
-from gencore.families import get_family
+from gencore import course
+from gencore.course import lessons
+from gencore.engine.config import TrainConfig
+from gencore.engine.families import get_family
 
 family = get_family("wgan-gp")
 config = TrainConfig(model="wgan-gp", dataset=dataset, latent_dim=latent_dim, epochs=epochs, batch_size=batch_size,

@@ -65,7 +65,7 @@ for model in ("vae", "gan", "wgan-gp"):
 # read from the study's histories and the time of its two rows.
 
 # %%
-from gencore.plots import plot_quality_over_time
+from gencore.runs.plots import plot_quality_over_time
 
 for dataset in ("mnist", "cifar10"):
     series = {}
@@ -99,8 +99,8 @@ for dataset in ("mnist", "cifar10"):
 # course notebooks through papermill for every combination and writes a results folder; pass it as `results_dir`.
 
 # %%
-from gencore.results import read_table
-from gencore.sweep import comparison_markdown
+from gencore.studies.results import read_table
+from gencore.studies.sweep import comparison_markdown
 
 sweep_rows = read_table(Path(results_dir)) if results_dir else []
 if results_dir:
@@ -120,6 +120,6 @@ else:
 # Select runs of your sweep and press **Compare selected** to see their numbers and samples side by side.
 
 # %%
-from gencore.widgets import ResultsBrowser
+from gencore.course.widgets import ResultsBrowser
 
 ResultsBrowser(sweep_rows, Path(results_dir)) if results_dir else None

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import torch
 
-from gencore.classifier import Recipe, get_classifier
+from gencore.quality.classifier import Recipe, get_classifier
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -75,7 +75,7 @@ needs_real_data = pytest.mark.skipif(real_data_root() is None, reason="real MNIS
 
 
 def cpu_has_native_bf16() -> bool:
-    from gencore.steps import native_bf16
+    from gencore.engine.steps import native_bf16
 
     return native_bf16(torch.device("cpu"))
 

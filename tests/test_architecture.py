@@ -1,5 +1,6 @@
-"""The package's shape: no import cycles (imports inside functions included), a loop class that
-keeps only the loop, and one record per model family that the rest of the kit asks."""
+"""The package's shape: layers whose imports point one way, no import cycles (imports inside
+functions included), a loop class that keeps only the loop, and one record per model family that
+the rest of the kit asks."""
 
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ import pytest
 import torch
 
 from conftest import REPO
-from gencore.config import MODELS, TrainConfig
-from gencore.errors import GencoreError
-from gencore.families import FAMILIES, get_family
+from gencore.engine.config import MODELS, TrainConfig
+from gencore.engine.errors import GencoreError
+from gencore.engine.families import FAMILIES, get_family
 
 PACKAGE = REPO / "gencore"
 
@@ -106,16 +107,54 @@ def test_the_package_has_no_import_cycle() -> None:
 def test_the_cycle_check_finds_a_cycle_hidden_inside_a_function() -> None:
     graph = _graph()
     modules = set(graph)
-    hidden = "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from .plots import x\ndef f():\n    from .train import Trainer\n"
-    assert _imports(hidden, "gencore.losses", False, modules) == {"gencore.train"}  # the function's, not the type hint's
-    assert _imports("from ..models.vae import VAE", "gencore.families.vae", False, modules) == {"gencore.models", "gencore.models.vae"}
-    graph["gencore.losses"] = _imports(hidden, "gencore.losses", False, modules)
+    hidden = ("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from gencore.runs.plots import x\n"
+              "def f():\n    from gencore.engine.loop import Trainer\n")
+    losses = "gencore.engine.losses"
+    assert _imports(hidden, losses, False, modules) == {"gencore.engine.loop"}  # the function's, not the type hint's
+    assert _imports("from ..models.vae import VAE", "gencore.engine.families.vae", False, modules) == {
+        "gencore.engine.models", "gencore.engine.models.vae"}
+    graph[losses] = _imports(hidden, losses, False, modules)
     cycle = _cycle(graph)
-    assert cycle is not None and "gencore.losses" in cycle and "gencore.train" in cycle
+    assert cycle is not None and losses in cycle and "gencore.engine.loop" in cycle
+
+
+# The layers, lowest first: a module may import from its own layer and the ones before it, never
+# from one after it (the command line, gencore/__main__.py, sits above them all).
+LAYERS = ("engine", "quality", "runs", "studies", "course")
+
+
+def _layer(module: str) -> int:
+    parts = module.split(".")
+    if len(parts) < 2 or parts[1] not in LAYERS:
+        return len(LAYERS)  # gencore itself and its command line
+    return LAYERS.index(parts[1])
+
+
+def _upward_imports(graph: dict[str, set[str]]) -> list[str]:
+    return sorted(f"{module} -> {target}" for module, targets in graph.items() for target in targets
+                  if _layer(target) > _layer(module))
+
+
+def test_every_module_lives_in_a_layer() -> None:
+    outside = [m for m in _graph() if m.count(".") >= 1 and m.split(".")[1] not in LAYERS and m != "gencore.__main__"]
+    assert not outside, f"put each module in one of the layers {LAYERS}: {outside}"
+
+
+def test_imports_point_down_the_layers_only() -> None:
+    upward = _upward_imports(_graph())
+    assert not upward, "a lower layer imports a higher one: " + ", ".join(upward)
+
+
+def test_the_layer_check_finds_an_upward_import() -> None:
+    graph = _graph()
+    modules = set(graph)
+    graph["gencore.engine.loop"] = _imports("def f():\n    from gencore.runs.rundir import RunDirectory\n",
+                                            "gencore.engine.loop", False, modules)
+    assert _upward_imports(graph) == ["gencore.engine.loop -> gencore.runs", "gencore.engine.loop -> gencore.runs.rundir"]
 
 
 def test_the_loop_class_keeps_only_the_loop() -> None:
-    tree = ast.parse((PACKAGE / "train.py").read_text())
+    tree = ast.parse((PACKAGE / "engine" / "loop.py").read_text())
     (trainer,) = [n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Trainer"]
     assert trainer.end_lineno - trainer.lineno + 1 < 150
 
@@ -182,13 +221,13 @@ def toy_family() -> object:
 def test_a_new_family_trains_samples_benches_and_takes_presets_with_no_other_edit(
         toy_family: object, fixture_root: Path, tmp_path: Path) -> None:
     from gencore.__main__ import main
-    from gencore.bench import estimate_training_time
-    from gencore.presets import preset_names, preset_settings
-    from gencore.train import Trainer
+    from gencore.engine.presets import preset_names, preset_settings
+    from gencore.runs.start import start_run
+    from gencore.studies.bench import estimate_training_time
 
     config = TrainConfig(model="toy", dataset="mnist", latent_dim=4, epochs=3, subset=256, data_root=str(fixture_root),
                          device="cpu", eval_every=0)
-    result = Trainer(config, tmp_path / "run", progress=False).fit()
+    result = start_run(config, tmp_path / "run", progress=False).fit()
     assert result.status == "finished" and [row["epoch"] for row in result.history] == [1, 2, 3]
     assert result.history[-1]["moment_gap"] < result.history[0]["moment_gap"]  # it learns the mean image
     assert {"samples.png", "losses.png", "checkpoint.pt"} <= {p.name for p in (tmp_path / "run").iterdir()}
@@ -203,8 +242,8 @@ def test_a_new_family_trains_samples_benches_and_takes_presets_with_no_other_edi
 def test_a_new_family_sweeps_through_its_own_notebook(toy_family: object, fixture_root: Path, tmp_path: Path) -> None:
     import nbformat
 
-    from gencore.results import read_table
-    from gencore.sweep import SweepSettings, plan, run_sweep
+    from gencore.studies.results import read_table
+    from gencore.studies.sweep import SweepSettings, plan, run_sweep
 
     notebooks = tmp_path / "notebooks"
     notebooks.mkdir()
@@ -214,7 +253,7 @@ def test_a_new_family_sweeps_through_its_own_notebook(toy_family: object, fixtur
     parameters.metadata["tags"] = ["parameters"]
     train = nbformat.v4.new_code_cell(
         f"import sys\nsys.path.insert(0, {str(REPO / 'tests')!r})\nfrom toy_family import register_toy\nregister_toy()\n"
-        "from gencore import course\nfrom gencore.config import TrainConfig\nfrom gencore.train import train_or_load\n"
+        "from gencore import course\nfrom gencore.engine.config import TrainConfig\nfrom gencore.runs.start import train_or_load\n"
         "config = TrainConfig(model='toy', dataset=dataset, latent_dim=latent_dim, epochs=epochs, seed=seed, subset=subset,"
         " data_root=data_root, lr=lr, batch_size=batch_size, device='cpu', eval_every=0)\n"
         "run = train_or_load(config, runs_dir, progress=False)\ncourse.record(result_json, run, {})")

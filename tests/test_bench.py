@@ -31,7 +31,7 @@ def test_bench_quick_writes_the_contract_fields(data_root: Path, tmp_path: Path,
 def test_flop_counter_matches_the_closed_form_for_an_mlp() -> None:
     import torch
 
-    from gencore.bench import _FlopCounter
+    from gencore.studies.bench import _FlopCounter
 
     layer = torch.nn.Linear(30, 20)
     x = torch.randn(8, 30, requires_grad=True)
@@ -44,8 +44,8 @@ def test_time_estimate_times_the_kits_steps_and_leaves_the_rng_alone() -> None:
     import pytest
     import torch
 
-    from gencore.bench import estimate_training_time, format_estimates
-    from gencore.errors import GencoreError
+    from gencore.engine.errors import GencoreError
+    from gencore.studies.bench import estimate_training_time, format_estimates
 
     torch.manual_seed(3)
     expected_next = torch.rand(3)
@@ -66,7 +66,7 @@ def test_time_estimate_times_the_kits_steps_and_leaves_the_rng_alone() -> None:
 def test_bench_measures_the_real_peak_per_precision_and_never_exceeds_it(data_root: Path, tmp_path: Path) -> None:
     import torch
 
-    from gencore.steps import native_bf16
+    from gencore.engine.steps import native_bf16
 
     precisions = ["fp32", "bf16"] if native_bf16(torch.device("cpu")) else ["fp32"]  # emulated bf16 is 20x slower
     out = tmp_path / "b.json"

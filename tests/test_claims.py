@@ -13,7 +13,7 @@ from pathlib import Path
 
 from conftest import REPO
 from gencore.course import STUDY
-from gencore.lessons import KL_ACTIVE_NATS
+from gencore.course.lessons import KL_ACTIVE_NATS
 
 
 def _text(stem: str) -> str:

@@ -144,9 +144,9 @@ def test_bad_input_never_touches_an_existing_run(fixture_root: Path, tmp_path: P
 def test_cpu_fast_preset_fills_in_what_was_not_given_and_explicit_flags_win(fixture_root: Path, tmp_path: Path) -> None:
     import json
 
-    from gencore.config import DATASETS, MODELS, TrainConfig
-    from gencore.errors import GencoreError
-    from gencore.presets import preset_settings
+    from gencore.engine.config import DATASETS, MODELS, TrainConfig
+    from gencore.engine.errors import GencoreError
+    from gencore.engine.presets import preset_settings
 
     for model in MODELS:
         for dataset in DATASETS:

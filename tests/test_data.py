@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from conftest import make_cifar_batches, needs_real_data, real_data_root, write_idx
-from gencore.data import balanced_indices, batch_indices, epoch_order, load_dataset, to_float
-from gencore.errors import DataError
+from gencore.engine.data import balanced_indices, batch_indices, epoch_order, load_dataset, to_float
+from gencore.engine.errors import DataError
 
 
 def test_mnist_from_idx_files(fixture_root: Path) -> None:

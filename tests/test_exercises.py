@@ -10,11 +10,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from gencore import losses
-from gencore.config import TrainConfig
 from gencore.course import Source, show, student_source
-from gencore.exercises import EXERCISES, ExerciseFailed, check, reference
-from gencore.train import Trainer
+from gencore.course.exercises import EXERCISES, ExerciseFailed, check, reference
+from gencore.engine import losses
+from gencore.engine.config import TrainConfig
+from gencore.runs.start import start_run
 
 
 @pytest.mark.parametrize("name", sorted(EXERCISES))
@@ -101,7 +101,7 @@ def test_the_trainer_trains_with_the_learners_function(fixture_root: Path) -> No
                          data_root=str(fixture_root), device="cpu", eval_every=0)
     same = lambda mean, log_var: losses.kl_divergence(mean, log_var)  # noqa: E731 - gencore's maths, the learner's object
     doubled = lambda mean, log_var: 2 * losses.kl_divergence(mean, log_var)  # noqa: E731
-    plain, own, other = (Trainer(config, progress=False, overrides=o).fit().history[0]
+    plain, own, other = (start_run(config, progress=False, overrides=o).fit().history[0]
                          for o in (None, {"kl_divergence": same}, {"kl_divergence": doubled}))
     assert own == plain  # the same function, the same numbers
     assert other["train_total"] == pytest.approx(other["train_mse"] + other["train_kl"], rel=1e-6)  # the step used it
@@ -110,9 +110,9 @@ def test_the_trainer_trains_with_the_learners_function(fixture_root: Path) -> No
 
 def test_the_course_shows_gencores_own_source() -> None:
     source = show(losses.gradient_penalty)
-    assert isinstance(source, Source) and source.path == Path("gencore/losses.py")
+    assert isinstance(source, Source) and source.path == Path("gencore/engine/losses.py")
     assert "create_graph=True" in source.source and "create_graph=True" in repr(source)
-    assert "<span" in source._repr_html_() and "gencore/losses.py" in source._repr_html_()
+    assert "<span" in source._repr_html_() and "gencore/engine/losses.py" in source._repr_html_()
 
 
 def test_student_source_keeps_signature_and_docstring_and_stubs_the_body() -> None:

@@ -16,10 +16,10 @@ import pytest
 
 from conftest import REPO
 from gencore.__main__ import main
-from gencore.checkpoint import load_checkpoint
-from gencore.config import TrainConfig
-from gencore.errors import RunLockedError
-from gencore.train import Trainer
+from gencore.engine.config import TrainConfig
+from gencore.engine.errors import RunLockedError
+from gencore.runs.checkpoint import load_checkpoint
+from gencore.runs.start import start_run
 
 TINY = ["--latent-dim", "8", "--batch-size", "32", "--width", "8", "--subset", "256", "--no-progress"]
 
@@ -37,13 +37,13 @@ def test_a_full_disk_is_one_line_keeps_the_last_checkpoint_and_leaves_no_tempora
             raise OSError(errno.ENOSPC, "No space left on device")
         real_fsync(fd)
 
-    monkeypatch.setattr("gencore.checkpoint.os.fsync", full_disk)
+    monkeypatch.setattr("gencore.engine.files.os.fsync", full_disk)
     capsys.readouterr()
     assert main([*args[:-2], "--out", str(run), "--epochs", "2", "--resume"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err, err
     assert "no space left on device" in err and str(run / "checkpoint.pt") in err and "--resume" in err
-    monkeypatch.setattr("gencore.checkpoint.os.fsync", real_fsync)
+    monkeypatch.setattr("gencore.engine.files.os.fsync", real_fsync)
     after = load_checkpoint(run)
     assert after["epoch"] == before["epoch"] == 1 and after["history"] == before["history"]
     assert not [p.name for p in run.iterdir() if p.name.endswith(".tmp")]
@@ -57,12 +57,12 @@ def _config(root: Path, **changes) -> TrainConfig:  # noqa: ANN003
 
 
 def test_a_second_writer_is_refused_naming_the_holder_and_readers_are_not(fixture_root: Path, tmp_path: Path) -> None:
-    first = Trainer(_config(fixture_root), tmp_path, progress=False)
+    first = start_run(_config(fixture_root), tmp_path, progress=False)
     with pytest.raises(RunLockedError, match=rf"{tmp_path} is being written by pid={os.getpid()} host=\S+ \(another trainer"):
-        Trainer(_config(fixture_root), tmp_path, resume=True, progress=False)
+        start_run(_config(fixture_root), tmp_path, resume=True, progress=False)
     first.fit()  # the lock is released at the end of fit
     assert main(["sample", str(tmp_path), "--n", "4", "--out", str(tmp_path / "s.pt")]) == 0
-    second = Trainer(_config(fixture_root, epochs=2), tmp_path, resume=True, progress=False)
+    second = start_run(_config(fixture_root, epochs=2), tmp_path, resume=True, progress=False)
     assert second.fit().status == "finished"
 
 
@@ -77,11 +77,11 @@ def test_a_lock_left_by_a_killed_process_does_not_block(fixture_root: Path, tmp_
         assert process.poll() is None and time.monotonic() < deadline, process.communicate()
         time.sleep(0.05)
     with pytest.raises(RunLockedError, match=rf"pid={process.pid}"):  # alive: it holds the run
-        Trainer(_config(fixture_root, model="gan", latent_dim=16, epochs=50, width=16, subset=1024, eval_every=5),
+        start_run(_config(fixture_root, model="gan", latent_dim=16, epochs=50, width=16, subset=1024, eval_every=5),
                 run, resume=True, progress=False)
     process.send_signal(signal.SIGKILL)
     process.wait()
-    resumed = Trainer(_config(fixture_root, model="gan", latent_dim=16, epochs=50, width=16, subset=1024, eval_every=5),
+    resumed = start_run(_config(fixture_root, model="gan", latent_dim=16, epochs=50, width=16, subset=1024, eval_every=5),
                       run, resume=True, progress=False)
     assert resumed.epoch >= 1
 
@@ -89,7 +89,7 @@ def test_a_lock_left_by_a_killed_process_does_not_block(fixture_root: Path, tmp_
 def test_files_and_folders_follow_the_umask(fixture_root: Path, tmp_path: Path) -> None:
     previous = os.umask(0o027)
     try:
-        Trainer(_config(fixture_root, latent_dim=2), tmp_path / "runs" / "run", progress=False).fit()
+        start_run(_config(fixture_root, latent_dim=2), tmp_path / "runs" / "run", progress=False).fit()
     finally:
         os.umask(previous)
     run = tmp_path / "runs" / "run"

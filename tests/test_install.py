@@ -24,3 +24,4 @@ def test_installing_the_kit_replaces_nothing_in_torch_or_torchvision(tmp_path: P
     assert "gencore" in planned
     assert not {"torch", "torchvision"} & set(planned), planned
     assert set(planned) == {"gencore"}, f"would also install or replace: {planned}"
+

@@ -12,9 +12,9 @@ from matplotlib.figure import Figure
 from torch import nn
 
 from gencore import course
-from gencore.config import TrainConfig
-from gencore.lessons import critic_gap_curves
-from gencore.models.gan import Critic, Generator
+from gencore.course.lessons import critic_gap_curves
+from gencore.engine.config import TrainConfig
+from gencore.engine.models.gan import Critic, Generator
 
 
 class BlackImages(nn.Module):
@@ -79,7 +79,7 @@ def test_the_notebook_call_trains_copies_and_leaves_the_runs_critic_as_it_was(da
 
 
 def test_a_finished_run_directory_can_be_asked_too(tmp_path: Path, data_root: Path) -> None:
-    from gencore.train import train_or_load
+    from gencore.runs.start import train_or_load
 
     config = TrainConfig(model="wgan-gp", dataset="mnist", latent_dim=2, width=4, epochs=1, subset=128, eval_every=0,
                          data_root=str(data_root))

@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from gencore import losses
+from gencore.engine import losses
 
 
 def test_kl_matches_monte_carlo_and_closed_form() -> None:

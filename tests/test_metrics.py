@@ -15,13 +15,20 @@ import torch
 from torch import nn
 
 from conftest import REPO, TINY, tiny_recipe
-from gencore.classifier import classifier_path, get_classifier, load_classifier, save_classifier, train_classifier
-from gencore.config import TrainConfig
-from gencore.data import load_dataset, to_float
-from gencore.errors import CheckpointError, GencoreError
-from gencore.metrics import QualityMeter, evaluate_models, frechet_metric, inception_fd, vae_bound
-from gencore.models import build_models
-from gencore.train import Trainer
+from gencore.engine.config import TrainConfig
+from gencore.engine.data import load_dataset, to_float
+from gencore.engine.errors import CheckpointError, GencoreError
+from gencore.engine.models import build_models
+from gencore.quality.classifier import (
+    classifier_path,
+    get_classifier,
+    load_classifier,
+    save_classifier,
+    train_classifier,
+)
+from gencore.quality.metrics import QualityMeter, evaluate_models, frechet_metric, inception_fd, vae_bound
+from gencore.runs.start import start_run
+
 
 @pytest.fixture
 def meter(classifier_cache: Path, data_root: Path, monkeypatch: pytest.MonkeyPatch) -> QualityMeter:
@@ -104,7 +111,7 @@ def test_a_trained_generator_beats_a_fresh_one_of_the_same_configuration(
     monkeypatch.setenv("GENCORE_CLASSIFIERS", str(classifier_cache))
     config = TrainConfig(model="vae", dataset="mnist", latent_dim=2, epochs=8, subset=4096, lr=1e-3, batch_size=32,
                          data_root=str(data_root), device="cpu", eval_every=0)
-    Trainer(config, tmp_path / "run", progress=False).fit()
+    start_run(config, tmp_path / "run", progress=False).fit()
     result = subprocess.run([sys.executable, "-m", "gencore", "evaluate", str(tmp_path / "run"), "--n", "1000",
                              "--json", str(tmp_path / "q.json"), "--no-train-classifier"],
                             capture_output=True, text=True, cwd=REPO, timeout=600)
@@ -121,14 +128,14 @@ def test_quality_is_recorded_in_the_history_without_changing_the_training_number
     classifier_cache: Path, data_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     config = dict(model="vae", dataset="mnist", latent_dim=8, epochs=2, subset=512, data_root=str(data_root), device="cpu")
-    plain = Trainer(TrainConfig(**config, eval_every=0), progress=False).fit().history
+    plain = start_run(TrainConfig(**config, eval_every=0), progress=False).fit().history
     monkeypatch.setenv("GENCORE_CLASSIFIERS", str(classifier_cache))
-    trainer = Trainer(TrainConfig(**config, eval_every=1), tmp_path / "run", progress=False)
+    trainer = start_run(TrainConfig(**config, eval_every=1), tmp_path / "run", progress=False)
     measured = trainer.fit().history
     assert all({"fd", "classes_covered", "confidence"} <= set(row) for row in measured)
     assert [{k: v for k, v in row.items() if k in plain[0]} for row in measured] == plain
     assert len(trainer.epoch_seconds) == 2 and trainer.epoch_seconds[0] <= trainer.epoch_seconds[1]
-    from gencore.explore import run_quality_points
+    from gencore.course.explore import run_quality_points
 
     points = run_quality_points(tmp_path / "run")
     assert [fd for _, fd, _ in points] == pytest.approx([row["fd"] for row in measured])
@@ -186,7 +193,7 @@ def test_inception_distance_is_skipped_with_a_reason_when_its_weights_are_absent
 def test_inception_distance_is_computed_when_weights_are_on_the_machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from torchvision.models import inception_v3
 
-    from gencore.metrics import inception_weights_path
+    from gencore.quality.metrics import inception_weights_path
 
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     path = inception_weights_path()

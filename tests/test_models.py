@@ -6,9 +6,9 @@ import pytest
 import torch
 from torch import nn
 
-from gencore.config import TrainConfig
-from gencore.data import IMAGE_SHAPES
-from gencore.models import VAE, Critic, Discriminator, Generator, build_models
+from gencore.engine.config import TrainConfig
+from gencore.engine.data import IMAGE_SHAPES
+from gencore.engine.models import VAE, Critic, Discriminator, Generator, build_models
 
 LATENT_SIZES = (2, 64, 512)
 

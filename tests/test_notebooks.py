@@ -147,7 +147,7 @@ def test_each_notebook_shows_the_code_that_trains_and_its_quality_numbers(execut
     assert "fd " in text and "classes_covered" in text and "confidence" in text
     assert ("bits/dim" in text) == stem.split("_")[1].startswith("vae")
     if stem in EXERCISES:  # the MNIST notebooks show the step, gencore's own source, and check the exercises
-        assert "_step (gencore/families/" in text
+        assert "_step (gencore/engine/families/" in text
         assert text.count(": all cases pass.") == EXERCISES[stem]
         assert "give the same numbers" in text  # the learner's functions trained like gencore's
 

@@ -10,10 +10,10 @@ import pytest
 import torch
 
 from conftest import needs_native_bf16
-from gencore import steps
-from gencore.config import TrainConfig
-from gencore.errors import GencoreError
-from gencore.train import Trainer
+from gencore.engine import steps
+from gencore.engine.config import TrainConfig
+from gencore.engine.errors import GencoreError
+from gencore.runs.start import start_run
 
 
 def _config(root: Path, **changes) -> TrainConfig:  # noqa: ANN003
@@ -23,13 +23,13 @@ def _config(root: Path, **changes) -> TrainConfig:  # noqa: ANN003
 
 
 def test_auto_stays_in_fp32_where_the_cpu_has_no_native_bf16(fixture_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("gencore.runtime.cpu_flags", lambda: {"avx2", "fma"})  # an AVX2-only CPU
+    monkeypatch.setattr("gencore.engine.runtime.cpu_flags", lambda: {"avx2", "fma"})  # an AVX2-only CPU
     assert not steps.native_bf16(torch.device("cpu"))
     assert steps.resolve_precision(_config(fixture_root, precision="auto"), torch.device("cpu")) == "fp32"
 
 
 def test_auto_uses_bf16_only_where_native_and_measured_faster(fixture_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("gencore.runtime.cpu_flags", lambda: {"avx512f", "avx512_bf16"})
+    monkeypatch.setattr("gencore.engine.runtime.cpu_flags", lambda: {"avx512f", "avx512_bf16"})
     for faster, expected in ((True, "bf16"), (False, "fp32")):
         monkeypatch.setattr(steps, "_bf16_measures_faster", lambda config, device, faster=faster: faster)
         assert steps.resolve_precision(_config(fixture_root, precision="auto"), torch.device("cpu")) == expected
@@ -47,11 +47,11 @@ def test_the_vae_refuses_bf16_with_a_clear_message() -> None:
 @needs_native_bf16
 @pytest.mark.parametrize("model", ["gan", "wgan-gp"])
 def test_a_bf16_run_trains_and_records_its_precision(model: str, fixture_root: Path, tmp_path: Path) -> None:
-    result = Trainer(_config(fixture_root, model=model, precision="bf16", n_critic=2), tmp_path, progress=False).fit()
+    result = start_run(_config(fixture_root, model=model, precision="bf16", n_critic=2), tmp_path, progress=False).fit()
     assert result.status == "finished"
     assert all(torch.isfinite(torch.tensor(v)) for v in result.history[0].values())
     assert json.loads((tmp_path / "run.json").read_text())["precision"] == "bf16"
-    plain = Trainer(_config(fixture_root, model=model, n_critic=2), progress=False).fit()
+    plain = start_run(_config(fixture_root, model=model, n_critic=2), progress=False).fit()
     assert plain.history != result.history  # bf16 really ran: the numbers differ from fp32's
 
 

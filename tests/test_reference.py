@@ -16,10 +16,10 @@ import torch
 
 from conftest import REPO
 from gencore.__main__ import main
-from gencore.config import TrainConfig
-from gencore.errors import CheckpointError
-from gencore.reference import FOLDER, load_reference, manifest, reference_names, sha256, shipped_classifier
-from gencore.train import Trainer
+from gencore.engine.config import TrainConfig
+from gencore.engine.errors import CheckpointError
+from gencore.quality.reference import FOLDER, load_reference, manifest, reference_names, sha256, shipped_classifier
+from gencore.runs.start import start_run
 
 PAIRS = [f"{m}-{d}" for m in ("vae", "gan", "wgan-gp") for d in ("mnist", "cifar10")]
 
@@ -91,7 +91,7 @@ def test_evaluate_with_an_empty_cache_uses_the_shipped_classifier_within_a_minut
         dataset: str, data_root: Path, tmp_path: Path) -> None:
     config = TrainConfig(model="gan", dataset=dataset, latent_dim=8, epochs=1, batch_size=32, width=8, subset=128,
                          data_root=str(data_root), device="cpu", eval_every=0)
-    Trainer(config, tmp_path / "run", progress=False).fit()
+    start_run(config, tmp_path / "run", progress=False).fit()
     env = {k: v for k, v in os.environ.items() if k != "GENCORE_CLASSIFIERS"}
     env["XDG_CACHE_HOME"] = str(tmp_path / "empty-cache")
     start = time.monotonic()

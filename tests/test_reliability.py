@@ -18,10 +18,12 @@ from hypothesis import strategies as st
 
 from conftest import REPO, folder_digest
 from gencore.__main__ import main
-from gencore.checkpoint import atomic_write, load_checkpoint, load_run
-from gencore.config import TrainConfig
-from gencore.errors import CheckpointError, GencoreError, NonFiniteLossError
-from gencore.train import LOG_EVERY, Trainer
+from gencore.engine.config import TrainConfig
+from gencore.engine.errors import CheckpointError, GencoreError, NonFiniteLossError
+from gencore.engine.files import atomic_write
+from gencore.engine.loop import LOG_EVERY, Trainer
+from gencore.runs.checkpoint import load_checkpoint, load_run
+from gencore.runs.start import start_run
 
 # An epoch of about two seconds on two cores: long enough to be killed in the middle of.
 SLOW = ["--model", "gan", "--dataset", "mnist", "--latent-dim", "16", "--epochs", "3", "--batch-size", "32",
@@ -125,14 +127,14 @@ def _weights(trainer: Trainer) -> dict[str, torch.Tensor]:
 
 
 def test_stop_button_returns_partial_history_and_resume_is_exact(fixture_root: Path, tmp_path: Path) -> None:
-    whole = Trainer(tiny(fixture_root), progress=False)
+    whole = start_run(tiny(fixture_root), progress=False)
     whole.fit()
-    stopped = Trainer(tiny(fixture_root), tmp_path, progress=False)
+    stopped = start_run(tiny(fixture_root), tmp_path, progress=False)
     stopped.add_callback("on_step", lambda t: t.request_stop() if t.epoch == 1 else None)  # Stop in epoch 2
     result = stopped.fit()
     assert result.status == "stopped" and result.epochs_done == 1 and len(result.history) == 1
     assert load_checkpoint(tmp_path)["step_in_epoch"] == LOG_EVERY
-    resumed = Trainer(tiny(fixture_root), tmp_path, resume=True, progress=False)
+    resumed = start_run(tiny(fixture_root), tmp_path, resume=True, progress=False)
     assert resumed.fit().status == "finished"
     assert resumed.history == whole.history
     assert all(torch.equal(a, b) for a, b in zip(_weights(whole).values(), _weights(resumed).values()))
@@ -142,14 +144,14 @@ def test_stop_button_returns_partial_history_and_resume_is_exact(fixture_root: P
 
 
 def test_time_budget_stops_cleanly_with_everything_saved(fixture_root: Path, tmp_path: Path) -> None:
-    result = Trainer(tiny(fixture_root, time_budget=1e-6), tmp_path, progress=False).fit()
+    result = start_run(tiny(fixture_root, time_budget=1e-6), tmp_path, progress=False).fit()
     assert result.status == "time budget" and result.epochs_done == 0
     assert load_checkpoint(tmp_path)["step_in_epoch"] == 1
     assert {"samples.png", "real_vs_generated.png", "run.json"} <= {p.name for p in tmp_path.iterdir()}
 
 
 def test_a_nan_stops_training_with_a_clear_message_and_keeps_the_last_finite_checkpoint(fixture_root: Path, tmp_path: Path) -> None:
-    trainer = Trainer(tiny(fixture_root, model="vae", epochs=3), tmp_path, progress=False)
+    trainer = start_run(tiny(fixture_root, model="vae", epochs=3), tmp_path, progress=False)
 
     def poison(t: Trainer) -> None:  # after epoch 1 is saved, a weight becomes NaN
         with torch.no_grad():
@@ -190,10 +192,10 @@ def test_a_damaged_checkpoint_gives_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_a_checkpoint_from_another_configuration_names_the_field(fixture_root: Path, tmp_path: Path) -> None:
-    Trainer(tiny(fixture_root, epochs=1), tmp_path, progress=False).fit()
+    start_run(tiny(fixture_root, epochs=1), tmp_path, progress=False).fit()
     for change, field in (({"dataset": "cifar10"}, "dataset"), ({"model": "gan"}, "model"), ({"seed": 3}, "seed")):
         with pytest.raises(CheckpointError, match=f"{field}: .* wanted, checkpoint has"):
-            Trainer(tiny(fixture_root, epochs=1, **change), tmp_path, resume=True, progress=False)
+            start_run(tiny(fixture_root, epochs=1, **change), tmp_path, resume=True, progress=False)
 
 
 def test_an_interrupted_write_leaves_the_old_file(tmp_path: Path) -> None:
@@ -244,7 +246,7 @@ def test_fuzzed_command_lines_never_touch_an_existing_run(existing_run: tuple[Pa
 @pytest.fixture(scope="module")
 def existing_run(fixture_root: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     run = tmp_path_factory.mktemp("existing") / "run"
-    Trainer(tiny(fixture_root, model="vae", epochs=1, subset=64), run, progress=False).fit()
+    start_run(tiny(fixture_root, model="vae", epochs=1, subset=64), run, progress=False).fit()
     return run, folder_digest(run)
 
 

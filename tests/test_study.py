@@ -11,8 +11,8 @@ import pytest
 
 from conftest import GAN_TEST_PRECISION
 from gencore.course import STUDY
-from gencore.results import COLUMNS
-from gencore.study import run_study, study_configs
+from gencore.studies.results import COLUMNS
+from gencore.studies.study import run_study, study_configs
 
 # The columns other tooling reads from results.csv (issue "Ship the study"), in this order.
 CONTRACT = ("model", "dataset", "latent_dim", "epochs", "width", "lr", "batch_size", "device", "train_seconds", "fd",

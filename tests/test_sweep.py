@@ -14,9 +14,16 @@ import nbformat
 import pytest
 
 from conftest import NOT_REPEATED, REPO, assert_rows_agree, run_nbval
-from gencore.errors import GencoreError
-from gencore.results import read_table
-from gencore.sweep import RunSpec, SweepSettings, comparison_markdown, notebook_parameters, parse_parameters, plan
+from gencore.engine.errors import GencoreError
+from gencore.studies.results import read_table
+from gencore.studies.sweep import (
+    RunSpec,
+    SweepSettings,
+    comparison_markdown,
+    notebook_parameters,
+    parse_parameters,
+    plan,
+)
 
 
 def _sweep(out: Path, data_root: Path, *extra: str) -> subprocess.CompletedProcess:
@@ -119,7 +126,7 @@ def test_compare_notebook_runs_on_the_sweep_and_passes_nbval(sweep_results: Path
 
 
 def test_results_browser_compares_the_selected_runs(sweep_results: Path) -> None:
-    from gencore.widgets import ResultsBrowser
+    from gencore.course.widgets import ResultsBrowser
 
     rows = read_table(sweep_results)
     browser = ResultsBrowser(rows, sweep_results)

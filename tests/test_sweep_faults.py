@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 
 from conftest import ACROSS_KERNELS, REPO
-from gencore.explore import read_json
-from gencore.lock import FolderLock
-from gencore.results import read_table
+from gencore.engine.files import read_json
+from gencore.runs.lock import FolderLock
+from gencore.studies.results import read_table
 
 pytestmark = pytest.mark.slow
 
@@ -138,14 +138,14 @@ def test_a_notebook_whose_kernel_dies_mid_training_resumes_when_run_again(fixtur
     and ends with the numbers of an uninterrupted run."""
     from jupyter_client.manager import start_new_kernel
 
-    from gencore.config import TrainConfig
-    from gencore.train import Trainer, run_name
-    from gencore.widgets import TrainingPanel
+    from gencore.course.widgets import TrainingPanel
+    from gencore.engine.config import TrainConfig
+    from gencore.runs.start import run_name, start_run
 
     settings = dict(model="gan", dataset="mnist", latent_dim=8, epochs=4, batch_size=32, width=8, subset=256,
                     data_root=str(fixture_root), device="cpu", eval_every=0)
     runs = tmp_path / "runs"
-    cell = ("from gencore.config import TrainConfig\nfrom gencore.train import train_or_load\n"
+    cell = ("from gencore.engine.config import TrainConfig\nfrom gencore.runs.start import train_or_load\n"
             f"config = TrainConfig(**{settings!r})\n")
     # The first session stalls after saving epoch 2 (built-in callbacks, the checkpoint among them, run first).
     stall = "import time\nhold = {'on_epoch_end': [lambda t: time.sleep(600) if t.epoch == 2 else None]}\n"
@@ -179,11 +179,11 @@ def test_a_notebook_whose_kernel_dies_mid_training_resumes_when_run_again(fixtur
     assert "Resuming the unfinished run in" in "".join(printed) and "2 of 4 epochs done" in "".join(printed), printed
     info = _run_info(run_dir)
     assert info["status"] == "finished" and info["resumed_from"] == [{"epoch": 2, "step_in_epoch": 0}]
-    uninterrupted = Trainer(TrainConfig(**settings), progress=False)
+    uninterrupted = start_run(TrainConfig(**settings), progress=False)
     uninterrupted.fit()
     resumed = json.loads((run_dir / "run.json").read_text())
     assert resumed["epochs_done"] == 4
-    from gencore.checkpoint import load_checkpoint
+    from gencore.runs.checkpoint import load_checkpoint
 
     history = load_checkpoint(run_dir)["history"]
     assert len(history) == len(uninterrupted.history) == 4

@@ -10,10 +10,11 @@ import pytest
 import torch
 
 from conftest import needs_real_data, real_data_root
-from gencore.config import TrainConfig
-from gencore.families import FAMILIES
-from gencore.families.base import TEST_BATCH
-from gencore.train import Trainer, train
+from gencore.engine.config import TrainConfig
+from gencore.engine.families import FAMILIES
+from gencore.engine.families.base import TEST_BATCH
+from gencore.runs.figures import figure_latents
+from gencore.runs.start import start_run, train
 
 MODELS = ("vae", "gan", "wgan-gp")
 
@@ -28,8 +29,8 @@ def tiny(model: str, root: Path, **overrides) -> TrainConfig:  # noqa: ANN003
 
 @pytest.mark.parametrize("model", MODELS)
 def test_same_seed_gives_identical_history_and_samples(model: str, fixture_root: Path) -> None:
-    runs = [Trainer(tiny(model, fixture_root, epochs=2), progress=False) for _ in range(3)]
-    runs[2] = Trainer(tiny(model, fixture_root, epochs=2, seed=1), progress=False)
+    runs = [start_run(tiny(model, fixture_root, epochs=2), progress=False) for _ in range(3)]
+    runs[2] = start_run(tiny(model, fixture_root, epochs=2, seed=1), progress=False)
     results = [t.fit() for t in runs]
     z = torch.randn(16, 8, generator=torch.Generator().manual_seed(5))
     samples = [t.generate(z) for t in runs]
@@ -72,7 +73,7 @@ def test_gan_figures_are_drawn(fixture_root: Path, tmp_path: Path) -> None:
 
 
 def test_loss_plot_shows_the_curves_inside_an_epoch() -> None:
-    from gencore.plots import plot_losses
+    from gencore.runs.plots import plot_losses
 
     history = [{"epoch": 1, "d_loss": 1.2, "g_loss": 0.9, "jsd": 0.1, "d_real": 0.6, "d_fake": 0.4}]
     trace = [{"epoch": e / 4, "d_loss": 1.4 - e / 10, "g_loss": 0.8, "jsd": 0.05 * e, "d_real": 0.6, "d_fake": 0.4} for e in range(1, 5)]
@@ -92,8 +93,8 @@ def test_seed_settings_are_the_defaults() -> None:
 
 
 def test_the_seed_study_grid_uses_the_seeds_optimiser_settings_whatever_the_notebook_trains_with(tmp_path: Path) -> None:
-    from gencore.explore import seed_study_runs
-    from gencore.train import run_name
+    from gencore.course.explore import seed_study_runs
+    from gencore.runs.start import run_name
 
     notebook = TrainConfig(model="gan", dataset="cifar10", latent_dim=8, epochs=1, lr=2e-4, subset=512)
     rows = seed_study_runs(notebook, tmp_path)
@@ -104,14 +105,14 @@ def test_the_seed_study_grid_uses_the_seeds_optimiser_settings_whatever_the_note
 
 
 def test_wgan_updates_the_generator_once_per_n_critic_steps(fixture_root: Path) -> None:
-    trainer = Trainer(tiny("wgan-gp", fixture_root, n_critic=3, subset=96 * 3), progress=False)  # 9 steps
+    trainer = start_run(tiny("wgan-gp", fixture_root, n_critic=3, subset=96 * 3), progress=False)  # 9 steps
     trainer.fit()
     assert trainer.optimizers["critic"].state[next(iter(trainer.models["critic"].parameters()))]["step"] == 9
     assert trainer.optimizers["generator"].state[next(iter(trainer.models["generator"].parameters()))]["step"] == 3
 
 
 def _vae_learns(root: Path, subset: int) -> tuple[float, float]:
-    trainer = Trainer(TrainConfig(model="vae", dataset="mnist", latent_dim=2, epochs=1, subset=subset,
+    trainer = start_run(TrainConfig(model="vae", dataset="mnist", latent_dim=2, epochs=1, subset=subset,
                                   data_root=str(root), device="cpu"), progress=False)
     torch.manual_seed(0)
     before = trainer.family.epoch_metrics(trainer.models, trainer.test_data.images, trainer.device, TEST_BATCH)["test_total"]
@@ -127,11 +128,11 @@ def test_vae_test_loss_drops_in_one_epoch_on_real_mnist() -> None:
 
 @needs_real_data
 def test_gan_samples_change_in_one_epoch_on_real_mnist() -> None:
-    trainer = Trainer(TrainConfig(model="gan", dataset="mnist", latent_dim=64, epochs=1, subset=2048, width=32,
+    trainer = start_run(TrainConfig(model="gan", dataset="mnist", latent_dim=64, epochs=1, subset=2048, width=32,
                                   data_root=str(real_data_root()), device="cpu"), progress=False)
-    before = trainer.generate(trainer.fixed_z)
+    before = trainer.generate(figure_latents(trainer.config))
     trainer.fit()
-    after = trainer.generate(trainer.fixed_z)
+    after = trainer.generate(figure_latents(trainer.config))
     assert (after - before).abs().mean() > 0.02
 
 

@@ -6,8 +6,8 @@ import json
 import time
 from pathlib import Path
 
-from gencore.config import TrainConfig
-from gencore.widgets import TrainingPanel
+from gencore.course.widgets import TrainingPanel
+from gencore.engine.config import TrainConfig
 
 
 def panel(root: Path, runs: Path, **overrides) -> TrainingPanel:  # noqa: ANN003
@@ -70,11 +70,11 @@ def test_compare_shows_the_selected_runs_side_by_side(fixture_root: Path, tmp_pa
 
 def test_an_unfinished_run_is_announced_and_train_resumes_it(fixture_root: Path, tmp_path: Path) -> None:
     """A run left unfinished (here stopped after epoch 1 of 3; a dead kernel leaves the same folder)."""
-    from gencore.train import Trainer, run_name
+    from gencore.runs.start import run_name, start_run
 
     config = TrainConfig(model="gan", dataset="mnist", latent_dim=8, epochs=3, batch_size=32, width=8, subset=256,
                          data_root=str(fixture_root), device="cpu")
-    first = Trainer(config, tmp_path / run_name(config), progress=False)
+    first = start_run(config, tmp_path / run_name(config), progress=False)
     first.add_callback("on_epoch_end", lambda t: t.request_stop() if t.epoch == 1 else None)
     assert first.fit().epochs_done == 1
     p = panel(fixture_root, tmp_path, epochs=3)

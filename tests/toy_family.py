@@ -10,7 +10,7 @@ import math
 import torch
 from torch import nn
 
-from gencore.families import Family, Settings, register
+from gencore.engine.families import Family, Settings, register
 
 
 class ToyGenerator(nn.Module):

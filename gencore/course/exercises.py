@@ -1,0 +1,334 @@
+"""The course's exercises and their checks. A learner writes a function (the reparameterisation,
+the KL term, the GAN and WGAN-GP losses, the gradient penalty); ``check(name, fn)`` tests it
+against closed forms, case by case, and says which case failed with the expected and the
+obtained value. Each exercise is a part of a family's step (gencore.engine.families), so the function
+that passes can train a model: ``Trainer(config, overrides={name: fn})``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from gencore.engine.families import FAMILIES, Family
+
+
+class ExerciseFailed(AssertionError):
+    """A learner's function gave a wrong value in one of the check's cases."""
+
+
+@dataclass
+class Case:
+    """One check: a description, and a function of the learner's function returning
+    (passed, expected, obtained)."""
+
+    description: str
+    run: Callable[[Callable[..., Any]], tuple[bool, Any, Any]]
+
+
+def _close(obtained: Any, expected: float, rel: float = 1e-4, abs_: float = 1e-6) -> tuple[bool, Any, Any]:
+    value = float(obtained.detach()) if isinstance(obtained, torch.Tensor) and obtained.numel() == 1 else obtained
+    if not isinstance(value, float):
+        return False, f"a single number close to {expected:.6g}", _describe(obtained)
+    return math.isclose(value, expected, rel_tol=rel, abs_tol=abs_), round(expected, 6), round(value, 6)
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, torch.Tensor):
+        return f"a tensor of shape {tuple(value.shape)}" + (f" = {value.item():.6g}" if value.numel() == 1 else "")
+    return repr(value)[:80]
+
+
+def _parts(result: Any) -> tuple[Any, Any]:
+    """(loss, estimate) from a NamedTuple with .loss and a second field, or any pair."""
+    if isinstance(result, tuple) and len(result) == 2:
+        return result[0], result[1]
+    raise TypeError(f"expected (loss, estimate), got {_describe(result)}")
+
+
+# ---------------------------------------------------------------------- the VAE
+
+
+def _reparameterize_cases() -> list[Case]:
+    def shape(fn: Callable) -> tuple[bool, Any, Any]:
+        z = fn(torch.zeros(3, 5), torch.zeros(3, 5))
+        return isinstance(z, torch.Tensor) and tuple(z.shape) == (3, 5), "shape (3, 5)", _describe(z)
+
+    def no_variance(fn: Callable) -> tuple[bool, Any, Any]:
+        mean = torch.tensor([[0.5, -1.5, 3.0]])
+        z = fn(mean, torch.full_like(mean, -60.0))  # sigma = exp(-30): z must be the mean
+        return torch.allclose(z, mean, atol=1e-6), mean.tolist(), [round(v, 6) for v in z.flatten().tolist()]
+
+    def moments(fn: Callable) -> tuple[bool, Any, Any]:
+        torch.manual_seed(0)
+        mean = torch.tensor([1.0, -2.0]).repeat(200_000, 1)
+        log_var = torch.tensor([math.log(4.0), math.log(0.25)]).repeat(200_000, 1)  # sigma = 2 and 0.5
+        z = fn(mean, log_var)
+        got = [round(v, 3) for v in z.mean(0).tolist() + z.std(0).tolist()]
+        ok = all(math.isclose(a, b, abs_tol=0.02, rel_tol=0.02) for a, b in zip(got, [1.0, -2.0, 2.0, 0.5]))
+        return ok, "means [1, -2], standard deviations [2, 0.5] (sigma = exp(log_var / 2))", f"means {got[:2]}, sds {got[2:]}"
+
+    def gradients(fn: Callable) -> tuple[bool, Any, Any]:
+        mean = torch.tensor([[0.3, -0.2]], requires_grad=True)
+        log_var = torch.tensor([[0.4, -1.0]], requires_grad=True)
+        z = fn(mean, log_var)
+        if not z.requires_grad:
+            return False, "z depends on mean and log_var through autograd", "z has no gradient (sampled outside the graph?)"
+        z.sum().backward()
+        expected_log_var_grad = 0.5 * (z.detach() - mean.detach())  # dz/dlog_var = eps * sigma / 2
+        ok = (mean.grad is not None and torch.allclose(mean.grad, torch.ones_like(mean))
+              and log_var.grad is not None and torch.allclose(log_var.grad, expected_log_var_grad, atol=1e-6))
+        return ok, "dz/dmean = 1, dz/dlog_var = (z - mean) / 2", f"{mean.grad}, {log_var.grad}"
+
+    def seeded(fn: Callable) -> tuple[bool, Any, Any]:
+        draws = []
+        for _ in range(2):
+            torch.manual_seed(7)
+            draws.append(fn(torch.zeros(4, 3), torch.zeros(4, 3)))
+        different = not torch.equal(draws[0], fn(torch.zeros(4, 3), torch.zeros(4, 3)))
+        return torch.equal(draws[0], draws[1]) and different, "eps from torch's seeded generator (randn_like)", \
+            "the same seed gave different draws, or every draw is the same"
+
+    return [Case("z has the shape of mean", shape), Case("with no variance, z is the mean", no_variance),
+            Case("z ~ N(mean, exp(log_var)): the draws' means and standard deviations", moments),
+            Case("gradients flow to mean and log_var (the reparameterisation trick)", gradients),
+            Case("eps comes from torch's seeded random generator", seeded)]
+
+
+def _kl_cases() -> list[Case]:
+    def prior(fn: Callable) -> tuple[bool, Any, Any]:
+        return _close(fn(torch.zeros(4, 6), torch.zeros(4, 6)), 0.0)
+
+    def closed_form(fn: Callable) -> tuple[bool, Any, Any]:
+        torch.manual_seed(1)
+        mean, log_var = torch.randn(4, 3), torch.randn(4, 3)
+        q = torch.distributions.Normal(mean, torch.exp(0.5 * log_var))
+        p = torch.distributions.Normal(torch.zeros_like(mean), torch.ones_like(mean))
+        return _close(fn(mean, log_var), float(torch.distributions.kl_divergence(q, p).sum()), rel=1e-5)
+
+    def summed(fn: Callable) -> tuple[bool, Any, Any]:
+        mean, log_var = torch.tensor([[1.0, -0.5]]), torch.tensor([[0.5, -0.3]])
+        one = float(fn(mean, log_var))
+        return _close(fn(mean.repeat(3, 1), log_var.repeat(3, 1)), 3 * one)
+
+    def gradients(fn: Callable) -> tuple[bool, Any, Any]:
+        mean = torch.tensor([[0.7, -1.2]], requires_grad=True)
+        log_var = torch.tensor([[0.2, -0.6]], requires_grad=True)
+        fn(mean, log_var).backward()
+        expected = mean.detach().tolist() + (0.5 * (log_var.detach().exp() - 1)).tolist()
+        obtained = (mean.grad.tolist() if mean.grad is not None else None, log_var.grad.tolist() if log_var.grad is not None else None)
+        ok = mean.grad is not None and log_var.grad is not None and torch.allclose(mean.grad, mean.detach()) and \
+            torch.allclose(log_var.grad, 0.5 * (log_var.detach().exp() - 1), atol=1e-6)
+        return ok, f"dKL/dmean = mean, dKL/dlog_var = (exp(log_var) - 1) / 2: {expected}", obtained
+
+    return [Case("zero when q(z|x) is the prior N(0, I)", prior),
+            Case("equals torch.distributions' KL(N(mean, sigma^2) || N(0, 1)), summed", closed_form),
+            Case("summed over the batch, not averaged (3 equal rows give 3 times one row)", summed),
+            Case("its gradients are mean and (exp(log_var) - 1) / 2", gradients)]
+
+
+# ---------------------------------------------------------------------- the GAN
+
+
+def _discriminator_cases() -> list[Case]:
+    def guessing(fn: Callable) -> tuple[bool, Any, Any]:
+        loss, jsd = _parts(fn(torch.zeros(16), torch.zeros(16)))  # logit 0: D = 1/2 everywhere
+        ok_loss, _, got_loss = _close(loss, 2 * math.log(2))
+        ok_jsd, _, got_jsd = _close(jsd, 0.0)
+        return ok_loss and ok_jsd, f"loss 2 log 2 = {2 * math.log(2):.6f}, jsd 0", f"loss {got_loss}, jsd {got_jsd}"
+
+    def certain(fn: Callable) -> tuple[bool, Any, Any]:
+        loss, jsd = _parts(fn(torch.full((8,), 20.0), torch.full((8,), -20.0)))
+        ok_loss, _, got_loss = _close(loss, 0.0, abs_=1e-6)
+        ok_jsd, _, got_jsd = _close(jsd, math.log(2))
+        return ok_loss and ok_jsd, f"loss 0, jsd log 2 = {math.log(2):.6f}", f"loss {got_loss}, jsd {got_jsd}"
+
+    def bce(fn: Callable) -> tuple[bool, Any, Any]:
+        torch.manual_seed(2)
+        real, fake = torch.randn(6), torch.randn(10)
+        expected = float(-F.logsigmoid(real).mean() - F.logsigmoid(-fake).mean())
+        return _close(_parts(fn(real, fake))[0], expected, rel=1e-5)
+
+    def optimal(fn: Callable) -> tuple[bool, Any, Any]:
+        p, q = torch.tensor([0.5, 0.3, 0.2]), torch.tensor([0.1, 0.3, 0.6])
+        d_star = p / (p + q)
+        logits = torch.log(d_star / (1 - d_star))
+        real = logits.repeat_interleave((p * 10).round().long())
+        fake = logits.repeat_interleave((q * 10).round().long())
+        m = (p + q) / 2
+        jsd = float(0.5 * (p * (p / m).log()).sum() + 0.5 * (q * (q / m).log()).sum())
+        return _close(_parts(fn(real, fake))[1], jsd, rel=1e-5)
+
+    def trains(fn: Callable) -> tuple[bool, Any, Any]:
+        real = torch.tensor([0.5, -1.0], requires_grad=True)
+        loss, _ = _parts(fn(real, torch.zeros(3)))
+        loss.backward()
+        expected = (-(1 - torch.sigmoid(real.detach())) / 2).tolist()
+        ok = real.grad is not None and torch.allclose(real.grad, torch.tensor(expected), atol=1e-6)
+        return ok, f"dL_D/d(real logits) = -(1 - D(x)) / B = {[round(v, 4) for v in expected]}", \
+            None if real.grad is None else [round(v, 4) for v in real.grad.tolist()]
+
+    return [Case("D guesses (every logit 0): L_D = 2 log 2 and the JSD estimate is 0", guessing),
+            Case("D is certain and right: L_D = 0 and the JSD estimate is log 2", certain),
+            Case("L_D = BCE(D(x), 1) + BCE(D(G(z)), 0), each a batch mean, from logits", bce),
+            Case("the JSD estimate is exact at the optimal D* = p / (p + q) (Goodfellow et al. 2014, Theorem 1)", optimal),
+            Case("the loss trains D: its gradient reaches the real logits", trains)]
+
+
+def _generator_cases() -> list[Case]:
+    def value(fn: Callable) -> tuple[bool, Any, Any]:
+        logits = torch.tensor([-3.0, 0.0, 2.0])
+        return _close(fn(logits), float(-F.logsigmoid(logits).mean()), rel=1e-5)
+
+    def non_saturating(fn: Callable) -> tuple[bool, Any, Any]:
+        logits = torch.full((4,), -10.0, requires_grad=True)  # D(G(z)) = 4.5e-5: D rejects every sample
+        fn(logits).backward()
+        got = None if logits.grad is None else float(logits.grad.abs().sum())
+        return got is not None and got > 0.9, "|gradient| near 1 (summed over the batch), as for -log D(G(z))", \
+            f"{got} (log(1 - D(G(z))) would give 4.5e-5: the saturating loss)"
+
+    return [Case("BCE(D(G(z)), 1) = -mean log D(G(z)), from logits", value),
+            Case("non-saturating: the gradient stays large while D rejects the samples", non_saturating)]
+
+
+# ---------------------------------------------------------------------- the WGAN-GP
+
+
+class _Linear(nn.Module):
+    """f(x) = w . x + b: its gradient is w everywhere, so its penalty is (||w|| - 1)^2."""
+
+    def __init__(self, norm: float, shape: tuple[int, ...] = (1, 4, 4)) -> None:
+        super().__init__()
+        w = torch.randn(*shape, generator=torch.Generator().manual_seed(3))
+        self.w = nn.Parameter(w / w.norm() * norm)
+        self.b = nn.Parameter(torch.tensor(0.3))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.flatten(1) @ self.w.flatten() + self.b
+
+
+def _critic_cases() -> list[Case]:
+    def gap(fn: Callable) -> tuple[bool, Any, Any]:
+        loss, emd = _parts(fn(torch.tensor([1.0, 2.0, 3.0]), torch.tensor([-1.0, 0.0])))
+        ok_emd, _, got_emd = _close(emd, 2.5)
+        ok_loss, _, got_loss = _close(loss, -2.5)
+        return ok_emd and ok_loss, "emd = mean f(x) - mean f(G(z)) = 2 - (-0.5) = 2.5, loss = -2.5", \
+            f"emd {got_emd}, loss {got_loss}"
+
+    def gradient(fn: Callable) -> tuple[bool, Any, Any]:
+        real = torch.tensor([1.0, 2.0], requires_grad=True)
+        fake = torch.tensor([0.0, 1.0, 5.0, 2.0], requires_grad=True)
+        _parts(fn(real, fake))[0].backward()
+        got = (None if real.grad is None else real.grad.tolist(), None if fake.grad is None else fake.grad.tolist())
+        ok = got[0] == [-0.5, -0.5] and got[1] == [0.25] * 4
+        return ok, "the critic raises f(x) and lowers f(G(z)): gradients -1/2 per real, +1/4 per fake score", got
+
+    return [Case("the Earth Mover estimate is the score gap of the means, and the loss its negative", gap),
+            Case("minimising the loss widens the gap (the sign and the means)", gradient)]
+
+
+def _penalty_cases() -> list[Case]:
+    def run_linear(fn: Callable, norm: float, batch: int) -> tuple[Any, _Linear]:
+        torch.manual_seed(4)
+        critic = _Linear(norm)
+        return fn(critic, torch.randn(batch, 1, 4, 4), torch.randn(batch, 1, 4, 4)), critic
+
+    def lipschitz(fn: Callable) -> tuple[bool, Any, Any]:
+        return _close(run_linear(fn, 1.0, 8)[0], 0.0, abs_=1e-5)
+
+    def per_sample(fn: Callable) -> tuple[bool, Any, Any]:
+        value, _ = run_linear(fn, 3.0, 16)
+        ok, expected, obtained = _close(value, 4.0, rel=1e-4)
+        note = " (a norm over the whole batch gives (4 * 3 - 1)^2 = 121)" if isinstance(obtained, float) and obtained > 50 else ""
+        return ok, expected, f"{obtained}{note}"
+
+    def uniform_alpha(fn: Callable) -> tuple[bool, Any, Any]:
+        # f(x) = ||x||^2 / 2 has gradient x. With real = 2 and fake = 0, x_hat = 2 alpha, so
+        # E[(2 alpha - 1)^2] = 1/3 for alpha ~ U[0, 1]; alpha = 1 (real points only) gives 1, N(0, 1) gives 5.
+        torch.manual_seed(5)
+        quadratic = lambda x: 0.5 * x.flatten(1).pow(2).sum(1)  # noqa: E731
+        return _close(fn(quadratic, torch.full((200_000, 1, 1, 1), 2.0), torch.zeros(200_000, 1, 1, 1)), 1 / 3, rel=0.02)
+
+    def drawn_per_sample(fn: Callable) -> tuple[bool, Any, Any]:
+        torch.manual_seed(6)
+        quadratic = lambda x: 0.5 * x.flatten(1).pow(2).sum(1)  # noqa: E731
+        values = [float(fn(quadratic, torch.full((2000, 1, 1, 1), 2.0), torch.zeros(2000, 1, 1, 1)).detach())
+                  for _ in range(20)]
+        ok = all(abs(v - 1 / 3) < 0.05 for v in values)
+        spread = max(values) - min(values)
+        note = " (one alpha shared by a whole batch varies like this from batch to batch)" if spread > 0.3 else ""
+        return ok, "1/3 +- 0.05 in each of 20 batches (one alpha per sample averages out)", \
+            f"from {min(values):.3f} to {max(values):.3f}{note}"
+
+    def trains(fn: Callable) -> tuple[bool, Any, Any]:
+        value, critic = run_linear(fn, 3.0, 8)
+        if not value.requires_grad:
+            return False, "a penalty the critic's weights can be trained by", "no graph to the critic (create_graph=True?)"
+        value.backward()
+        got = None if critic.w.grad is None else float(critic.w.grad.norm())
+        return got is not None and math.isclose(got, 4.0, rel_tol=1e-4), \
+            "||d penalty / dw|| = 2 (||w|| - 1) = 4", got
+
+    return [Case("a critic of gradient norm 1 everywhere has no penalty", lipschitz),
+            Case("per-sample gradient norms: a linear critic of norm 3 gives (3 - 1)^2 = 4 on a batch of 16", per_sample),
+            Case("interpolates x_hat = alpha x + (1 - alpha) G(z) with alpha ~ U[0, 1]", uniform_alpha),
+            Case("alpha is drawn per sample, not once per batch", drawn_per_sample),
+            Case("the penalty trains the critic (the gradient's graph is kept)", trains)]
+
+
+# ---------------------------------------------------------------------- the registry and the check
+
+
+EXERCISES: dict[str, Callable[[], list[Case]]] = {
+    # name (a part of a family's step, Family.parts): its cases
+    "reparameterize": _reparameterize_cases,
+    "kl_divergence": _kl_cases,
+    "discriminator_loss": _discriminator_cases,
+    "generator_loss": _generator_cases,
+    "critic_loss": _critic_cases,
+    "gradient_penalty": _penalty_cases,
+}
+
+
+def exercise_family(name: str) -> Family:
+    """The family whose step calls the exercise's function (the first, where several share it)."""
+    return next(family for family in FAMILIES.values() if name in family.parts)
+
+
+def reference(name: str) -> Callable[..., Any]:
+    """gencore's own implementation of an exercise: the part of its family's step."""
+    return exercise_family(name).parts[name]
+
+
+def check(name: str, fn: Callable[..., Any], verbose: bool = True) -> Callable[..., Any]:
+    """Test a learner's ``fn`` for the exercise ``name`` case by case. Returns ``fn`` when every
+    case passes; gencore's own function, with a note, while ``fn`` raises NotImplementedError
+    (a student copy's stub); and raises ExerciseFailed naming the failed cases otherwise."""
+    if name not in EXERCISES:
+        raise KeyError(f"no exercise {name!r}: choose one of {', '.join(EXERCISES)}")
+    say = print if verbose else (lambda *args: None)
+    failures = []
+    for case in EXERCISES[name]():
+        try:
+            passed, expected, obtained = case.run(fn)
+        except NotImplementedError:
+            say(f"{name}: not implemented yet. The cells below use gencore's {name} until yours is written.")
+            return reference(name)
+        except Exception as error:  # noqa: BLE001 - the learner's code failed: report it as the case's result
+            passed, expected, obtained = False, "no error", f"{type(error).__name__}: {error}"
+        say(f"  {'PASS' if passed else 'FAIL'}  {case.description}" +
+            ("" if passed else f"\n          expected {expected}\n          obtained {obtained}"))
+        if not passed:
+            failures.append(f"'{case.description}' (expected {expected}, obtained {obtained})")
+    if failures:
+        raise ExerciseFailed(f"{name} failed {len(failures)} case(s): " + "; ".join(failures))
+    say(f"{name}: all cases pass.")
+    return fn
+
+
+__all__ = ["EXERCISES", "ExerciseFailed", "check", "exercise_family", "reference"]

@@ -1,0 +1,110 @@
+"""What the notebooks show after training: latent interpolation, layer shapes, and the
+seed study's comparisons assembled from the runs that already exist."""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from gencore.engine.config import TrainConfig
+from gencore.engine.files import read_json
+from gencore.engine.sampling import generate
+from gencore.runs.history import last_history_row
+from gencore.runs.start import run_name
+from gencore.studies.study import SEED_EPOCHS, SEED_LATENTS
+
+# The seed study's grid (DESIGN.md): latent sizes per dataset, and the two training lengths.
+
+
+def slerp(z0: torch.Tensor, z1: torch.Tensor, steps: int) -> torch.Tensor:
+    """Points on the great circle from z0 to z1 (spherical interpolation): unlike a straight
+    line, every point keeps the norm typical of Gaussian draws, so it stays where the
+    generator was trained (White 2016, "Sampling Generative Networks")."""
+    t = torch.linspace(0, 1, steps).unsqueeze(1)
+    cos = torch.nn.functional.cosine_similarity(z0, z1, dim=0).clamp(-1 + 1e-7, 1 - 1e-7)
+    omega = torch.arccos(cos)
+    return (torch.sin((1 - t) * omega) * z0 + torch.sin(t * omega) * z1) / torch.sin(omega)
+
+
+def interpolation_images(models: dict[str, nn.Module], latent_dim: int, pairs: int = 4, steps: int = 10,
+                         seed: int = 0, device: str | torch.device = "cpu") -> torch.Tensor:
+    """``pairs`` rows of ``steps`` images each, decoded along slerp paths between prior draws."""
+    generator = torch.Generator().manual_seed(seed)
+    ends = torch.randn(pairs, 2, latent_dim, generator=generator)
+    z = torch.cat([slerp(a, b, steps) for a, b in ends])
+    with torch.no_grad():
+        return generate(models, z.to(device)).cpu()
+
+
+def seed_study_runs(config: TrainConfig, runs_dir: str | Path = "runs") -> list[dict]:
+    """The seed study's grid for this model and dataset (its latent sizes x 20 and 100 epochs,
+    full data, the seed's learning rate and batch size), each with its run folder if it exists
+    and the command that would make it."""
+    rows = []
+    for latent in SEED_LATENTS[config.dataset]:
+        for epochs in SEED_EPOCHS:
+            # The seed's optimiser settings (None: the family's), whatever the notebook trains with.
+            wanted = TrainConfig.from_dict({**config.to_dict(), "latent_dim": latent, "epochs": epochs, "subset": None,
+                                            "time_budget": None, "lr": None, "batch_size": None, "betas": None})
+            folder = Path(runs_dir) / run_name(wanted)
+            info = read_json(folder / "run.json")
+            rows.append({
+                "latent_dim": latent, "epochs": epochs, "folder": folder,
+                "exists": info.get("status") == "finished",
+                "seconds": info.get("seconds"),
+                "last": last_history_row(folder),
+                "command": (f"python -m gencore train --model {wanted.model} --dataset {wanted.dataset} "
+                            f"--latent-dim {latent} --epochs {epochs} --batch-size {wanted.batch_size} --lr {wanted.lr:g} "
+                            f"--width {wanted.width} --seed {wanted.seed} --out {folder}"),
+            })
+    return rows
+
+
+def quality_points(history: list[dict], epoch_seconds: list[float]) -> list[tuple[float, float, int]]:
+    """(training seconds, fd, classes_covered) for each epoch whose history row was measured."""
+    points = []
+    for row, seconds in zip(history, epoch_seconds):
+        fd = row.get("fd")
+        if fd not in (None, "") and not (isinstance(fd, float) and math.isnan(fd)):
+            points.append((float(seconds), float(fd), int(float(row["classes_covered"]))))
+    return points
+
+
+def run_quality_points(folder: str | Path) -> list[tuple[float, float, int]]:
+    """quality_points of a run folder, read from history.csv and run.json (no checkpoint load)."""
+    folder = Path(folder)
+    try:
+        history = list(csv.DictReader((folder / "history.csv").open()))
+    except OSError:
+        return []
+    return quality_points(history, read_json(folder / "run.json").get("epoch_seconds", []))
+
+
+def shape_table(models: dict[str, nn.Module], image_shape: tuple[int, int, int], latent_dim: int) -> str:
+    """Every layer of every network with the shape it outputs for a batch of 2 and its parameter
+    count: the sizes the code's shape comments promise, measured by running the network."""
+    from gencore.engine.models.gan import Generator
+
+    lines = []
+    for role, model in models.items():
+        x = torch.zeros(2, latent_dim) if isinstance(model, Generator) else torch.zeros(2, *image_shape)
+        rows: list[tuple[str, str, str, int]] = []
+        leaves = [(name, m) for name, m in model.named_modules() if not list(m.children())]
+        hooks = [m.register_forward_hook(lambda module, args, out, name=name: rows.append(
+            (name, type(module).__name__, str(tuple(out.shape)), sum(p.numel() for p in module.parameters()))))
+            for name, m in leaves]
+        was_training = model.training
+        model.eval()
+        with torch.no_grad(), torch.random.fork_rng(devices=[]):  # the VAE draws z: leave the caller's RNG alone
+            model(x)
+        model.train(was_training)
+        for hook in hooks:
+            hook.remove()
+        total = sum(p.numel() for p in model.parameters())
+        lines.append(f"{role}: {type(model).__name__}, {total:,} parameters; input {tuple(x.shape)}")
+        lines += [f"  {name:<14} {kind:<16} -> {shape:<18} {params:>10,}" for name, kind, shape, params in rows]
+    return "\n".join(lines)

@@ -1,0 +1,31 @@
+"""The model families, one record each (base.Family): everything that differs between the VAE,
+the GAN and the WGAN-GP. A new family (a beta-VAE, a hinge-loss GAN) is one new file here and
+one line in FAMILIES (or a ``register(family)`` call); nothing outside this folder names one."""
+
+from __future__ import annotations
+
+from gencore.engine.errors import GencoreError
+from gencore.engine.families.base import Family, Metrics, Models, Optimizers, Parts, Settings, StepFunction
+from gencore.engine.families.gan import GAN_FAMILY
+from gencore.engine.families.vae import VAE_FAMILY
+from gencore.engine.families.wgan_gp import WGAN_GP_FAMILY
+
+FAMILIES: dict[str, Family] = {family.name: family for family in (VAE_FAMILY, GAN_FAMILY, WGAN_GP_FAMILY)}
+
+
+def register(family: Family) -> Family:
+    """Add a family to the kit (a new file's record, or one defined in a notebook or a test)."""
+    FAMILIES[family.name] = family
+    return family
+
+
+def get_family(name: str) -> Family:
+    """The record of a model family by its --model name."""
+    try:
+        return FAMILIES[name]
+    except KeyError:
+        raise GencoreError(f"unknown model {name!r}: choose one of {', '.join(FAMILIES)}.") from None
+
+
+__all__ = ["FAMILIES", "Family", "Metrics", "Models", "Optimizers", "Parts", "Settings", "StepFunction", "get_family",
+           "register"]

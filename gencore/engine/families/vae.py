@@ -1,0 +1,144 @@
+"""The VAE family: the seed study's MLP VAE, trained on summed MSE plus KL (Kingma & Welling 2014)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, cast
+
+import torch
+from matplotlib.figure import Figure
+
+from gencore.engine import losses
+from gencore.engine.data import to_float
+from gencore.engine.errors import GencoreError
+from gencore.engine.families.base import Family, Metrics, Models, Optimizers, Parts, Settings
+from gencore.engine.grids import show_grid
+from gencore.engine.models.vae import VAE
+
+if TYPE_CHECKING:
+    from gencore.engine.config import TrainConfig
+
+
+def build(config: "TrainConfig", image_shape: tuple[int, int, int]) -> Models:
+    return {"vae": VAE(image_shape, config.latent_dim, config.width)}
+
+
+def vae_step(models: Models, optimizers: Optimizers, x: torch.Tensor, config: "TrainConfig", step: int,
+             parts: Parts) -> Metrics:
+    """One VAE update on a batch x in [0, 1]: encode, draw z by the reparameterisation, decode,
+    and descend on the negative ELBO (summed squared error + KL: a Gaussian decoder of variance 1/2, up to a constant)."""
+    vae, optimizer = cast(VAE, models["vae"]), optimizers["vae"]
+    mean, log_var = vae.encode(x)  # q(z|x) = N(mean, diag(exp(log_var))), each (B, latent)
+    z = parts["reparameterize"](mean, log_var)  # z = mean + eps * exp(log_var / 2): gradients reach the encoder
+    recon = vae.decode(z)  # (B, C, H, W) in [0, 1]
+    loss = losses.vae_loss(recon, x, mean, log_var, kl=parts["kl_divergence"])  # MSE and KL, each summed
+    optimizer.zero_grad(set_to_none=True)
+    loss.total.backward()
+    optimizer.step()
+    n = x.shape[0]  # the loss is a batch sum; the history reports per image
+    return {"train_kl": loss.kl.detach() / n, "train_mse": loss.mse.detach() / n, "train_total": loss.total.detach() / n}
+
+
+@torch.no_grad()
+def test_metrics(models: Models, images: torch.Tensor, device: torch.device, batch_size: int) -> dict[str, float]:
+    """Test KL, MSE and total per image over a whole uint8 split (one reparameterised draw each)."""
+    vae = models["vae"]
+    was_training = vae.training
+    vae.eval()
+    totals = torch.zeros(3, dtype=torch.float64, device=device)
+    for start in range(0, images.shape[0], batch_size):
+        x = to_float(images[start : start + batch_size].to(device), "unit")
+        recon, mean, log_var = vae(x)
+        loss = losses.vae_loss(recon, x, mean, log_var)
+        totals += torch.stack([loss.kl, loss.mse, loss.total]).double()
+    vae.train(was_training)
+    kl, mse, total = (totals / images.shape[0]).tolist()
+    return {"test_kl": kl, "test_mse": mse, "test_total": total}
+
+
+def plot_reconstructions(originals: torch.Tensor, reconstructions: torch.Tensor, per_row: int = 10) -> Figure:
+    """Pairs of rows: originals above, their reconstructions below."""
+    n = min(originals.shape[0], reconstructions.shape[0]) // per_row * per_row
+    rows = []
+    for start in range(0, n, per_row):
+        rows += [originals[start : start + per_row], reconstructions[start : start + per_row]]
+    figure = Figure(figsize=(per_row * 0.9, len(rows) * 0.95 + 0.6), layout="constrained")
+    show_grid(figure.add_subplot(), torch.cat(rows), "Originals (odd rows) and reconstructions (even rows)", per_row)
+    return figure
+
+
+def plot_latent_manifold(decode, latent_range: float = 2.5, steps: int = 15) -> Figure:  # noqa: ANN001
+    """Decode a grid of 2-D latent points: how the model lays out the data in its plane."""
+    values = torch.linspace(-latent_range, latent_range, steps)
+    # Rows run from +range at the top to -range at the bottom, as on a y axis.
+    z = torch.stack([torch.stack([x, y]) for y in values.flip(0) for x in values])
+    figure = Figure(figsize=(7, 7), layout="constrained")
+    show_grid(figure.add_subplot(), decode(z), f"Decoded latent grid, z in [-{latent_range}, {latent_range}]^2", steps)
+    return figure
+
+
+def extra_figures(run: Any, names: tuple[str, ...] | None) -> dict[str, Any]:
+    """Reconstructions of test images, and the decoded latent plane when the latent space is 2-D."""
+    figures: dict[str, Any] = {}
+    vae = run.models["vae"]
+    if (names is None or "reconstructions" in names) and run.test_images is not None:
+        originals = to_float(run.test_images[:40], "unit")
+        was_training = vae.training
+        vae.eval()
+        with torch.no_grad():
+            recon = vae.decode(vae.encode(originals.to(run.device))[0]).cpu()  # decode the posterior mean
+        vae.train(was_training)
+        figures["reconstructions"] = plot_reconstructions(originals, recon)
+    if run.config.latent_dim == 2 and (names is None or "latent_manifold" in names):
+        figures["latent_manifold"] = plot_latent_manifold(lambda z: run.generate(z).cpu())
+    return figures
+
+
+@torch.no_grad()
+def kl_per_dimension(vae: VAE, images: torch.Tensor, batch: int = 1000) -> torch.Tensor:
+    """Each latent dimension's KL(q(z_j|x) || N(0, 1)), averaged over the images, in nats. A
+    dimension the KL term has switched off sits near 0: the encoder ignores it."""
+    was_training = vae.training
+    vae.eval()
+    total = None
+    for start in range(0, images.shape[0], batch):
+        mean, log_var = vae.encode(_unit_float(images[start:start + batch]))
+        kl = -0.5 * (1 + log_var - mean.pow(2) - log_var.exp())  # (B, latent)
+        total = kl.sum(0) if total is None else total + kl.sum(0)
+    vae.train(was_training)
+    if total is None:
+        raise GencoreError("kl_per_dimension needs at least one image.")
+    return total / images.shape[0]
+
+
+def _unit_float(images: torch.Tensor) -> torch.Tensor:
+    return to_float(images, "unit") if images.dtype == torch.uint8 else images.float()
+
+
+VAE_FAMILY = Family(
+    name="vae",
+    title="VAE",
+    build=build,
+    step=vae_step,
+    parts={"reparameterize": VAE.reparameterize, "kl_divergence": losses.kl_divergence},
+    sample_role="vae",
+    value_range="unit",  # the decoder ends in a sigmoid
+    metrics=("train_kl", "train_mse", "train_total"),
+    loss_panels=(
+        ("KL divergence per image", ("train_kl", "test_kl")),
+        ("MSE per image", ("train_mse", "test_mse")),
+        ("Total loss (MSE + KL) per image", ("train_total", "test_total")),
+    ),
+    labels={"train_kl": "train", "test_kl": "test", "train_mse": "train", "test_mse": "test",
+            "train_total": "train", "test_total": "test"},
+    reference_lines={},
+    seed_settings=Settings(128, 1e-4, (0.9, 0.999), "the seed study: Adam, lr 1e-4, batch 128"),
+    # The paper trained with Adagrad on minibatches of 100; Adam's usual rate (Kingma & Ba 2015) stands in.
+    paper_settings=Settings(100, 1e-3, (0.9, 0.999), "Kingma & Welling 2014: minibatches of 100; Adam's usual lr 1e-3"),
+    epoch_metrics=test_metrics,
+    extra_figures=extra_figures,
+    latent_usage=lambda models, images: kl_per_dimension(cast(VAE, models["vae"]), images),
+    notebooks={"mnist": "01_vae_mnist.ipynb", "cifar10": "02_vae_cifar10.ipynb"},
+    # cpu-fast: the MLP VAE is cheap; 10x the seed's lr converges in a few epochs instead of dozens.
+    presets={"cpu-fast": {"mnist": {"lr": 1e-3, "time_budget": 5.0}, "cifar10": {"lr": 1e-3, "time_budget": 10.0}}},
+    study_width=64,  # the seed's width: an MLP this size trains the whole study on a CPU
+)
