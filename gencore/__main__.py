@@ -141,11 +141,15 @@ def build_parser() -> argparse.ArgumentParser:
     classifier.add_argument("--data-root", default=None, help="folder holding the datasets (else $GENCORE_DATA, else the cache)")
     classifier.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps")
 
-    course = commands.add_parser("course", help="write student copies of the course notebooks",
-                                 description="Copy the course notebooks to OUT_DIR with every exercise's solution (the cells "
-                                             "tagged 'solution') replaced by a stub; their checks then say 'not implemented "
-                                             "yet' and the notebooks run on with gencore's own functions.")
-    course.add_argument("--student", required=True, metavar="OUT_DIR", help="folder for the student copies (created if needed)")
+    course = commands.add_parser("course", help="write the course notebooks, as they ship or as student copies",
+                                 description="--copy DIR writes the course notebooks to DIR (from a clone or an installed "
+                                             "kit; a notebook already there is kept). --student DIR writes copies with every "
+                                             "exercise's solution (the cells tagged 'solution') replaced by a stub; their "
+                                             "checks then say 'not implemented yet' and the notebooks run on with gencore's "
+                                             "own functions.")
+    wanted = course.add_mutually_exclusive_group(required=True)
+    wanted.add_argument("--copy", metavar="DIR", help="folder for the course notebooks (created if needed)")
+    wanted.add_argument("--student", metavar="OUT_DIR", help="folder for the student copies (created if needed)")
     course.add_argument("--notebooks", default=None, help="the course notebooks' folder (default: the kit's notebooks/)")
 
     reference = commands.add_parser("reference", help="list the shipped reference models and classifiers",
@@ -244,17 +248,24 @@ def _study(args: argparse.Namespace) -> int:
 
 
 def _course(args: argparse.Namespace) -> int:
-    from gencore.course import write_student_copies
+    from gencore.course import write_course_copies, write_student_copies
     from gencore.engine.paths import NOTEBOOKS
 
     source = Path(args.notebooks) if args.notebooks else NOTEBOOKS
     if not source.is_dir():
         raise GencoreError(f"no notebooks folder at {source}: pass --notebooks with the course's notebooks/ folder.")
+    out = args.copy or args.student
     try:
-        written = write_student_copies(args.student, source)
+        if args.copy:
+            written, kept = write_course_copies(out, source)
+        else:
+            written, kept = write_student_copies(out, source), []
     except OSError as error:
-        raise GencoreError(f"cannot write the student copies to {args.student} ({error.strerror}): choose another folder.") from None
-    print(f"wrote {len(written)} student notebooks to {args.student}")
+        raise GencoreError(f"cannot write the notebooks to {out} ({error.strerror}): choose another folder.") from None
+    print(f"wrote {len(written)} {'course' if args.copy else 'student'} notebooks to {out}"
+          + (f"; kept {len(kept)} already there (your work): {', '.join(p.name for p in kept)}" if kept else ""))
+    if args.copy:
+        print(f"open them with: jupyter lab {out}   (the shipped study and models come from the installed kit)")
     return 0
 
 

@@ -142,3 +142,15 @@ print(describe_references())
 
 # %% [markdown]
 # Start with `01_vae_mnist`.
+
+# %% [markdown]
+# ## References
+#
+# The papers this course teaches, in the order the notebooks meet them:
+#
+# - Kingma, D. P. and Welling, M. (2014). [Auto-Encoding Variational Bayes](https://arxiv.org/abs/1312.6114). ICLR 2014.
+# - Goodfellow, I. et al. (2014). [Generative Adversarial Nets](https://arxiv.org/abs/1406.2661). NeurIPS 2014.
+# - Radford, A., Metz, L. and Chintala, S. (2016). [Unsupervised Representation Learning with Deep Convolutional Generative Adversarial Networks](https://arxiv.org/abs/1511.06434) (DCGAN). ICLR 2016.
+# - Arjovsky, M., Chintala, S. and Bottou, L. (2017). [Wasserstein Generative Adversarial Networks](https://arxiv.org/abs/1701.07875). ICML 2017.
+# - Gulrajani, I. et al. (2017). [Improved Training of Wasserstein GANs](https://arxiv.org/abs/1704.00028) (WGAN-GP). NeurIPS 2017.
+# - Heusel, M. et al. (2017). [GANs Trained by a Two Time-Scale Update Rule Converge to a Local Nash Equilibrium](https://arxiv.org/abs/1706.08500) (the Fréchet Inception Distance). NeurIPS 2017.

@@ -216,3 +216,11 @@ course.panel(config, runs_dir)
 
 # %%
 course.record(result_json, run, quality)
+
+# %% [markdown]
+# ## References
+#
+# The papers this notebook teaches:
+#
+# - Kingma, D. P. and Welling, M. (2014). [Auto-Encoding Variational Bayes](https://arxiv.org/abs/1312.6114). ICLR 2014.
+# - Heusel, M. et al. (2017). [GANs Trained by a Two Time-Scale Update Rule Converge to a Local Nash Equilibrium](https://arxiv.org/abs/1706.08500) (the Fréchet Inception Distance). NeurIPS 2017.

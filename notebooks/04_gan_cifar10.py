@@ -197,3 +197,12 @@ course.panel(config, runs_dir)
 
 # %%
 course.record(result_json, run, quality)
+
+# %% [markdown]
+# ## References
+#
+# The papers this notebook teaches:
+#
+# - Goodfellow, I. et al. (2014). [Generative Adversarial Nets](https://arxiv.org/abs/1406.2661). NeurIPS 2014.
+# - Radford, A., Metz, L. and Chintala, S. (2016). [Unsupervised Representation Learning with Deep Convolutional Generative Adversarial Networks](https://arxiv.org/abs/1511.06434) (DCGAN). ICLR 2016.
+# - Heusel, M. et al. (2017). [GANs Trained by a Two Time-Scale Update Rule Converge to a Local Nash Equilibrium](https://arxiv.org/abs/1706.08500) (the Fréchet Inception Distance). NeurIPS 2017.

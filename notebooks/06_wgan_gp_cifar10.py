@@ -187,3 +187,13 @@ course.panel(config, runs_dir)
 
 # %%
 course.record(result_json, run, quality)
+
+# %% [markdown]
+# ## References
+#
+# The papers this notebook teaches:
+#
+# - Arjovsky, M., Chintala, S. and Bottou, L. (2017). [Wasserstein Generative Adversarial Networks](https://arxiv.org/abs/1701.07875). ICML 2017.
+# - Gulrajani, I. et al. (2017). [Improved Training of Wasserstein GANs](https://arxiv.org/abs/1704.00028) (WGAN-GP). NeurIPS 2017.
+# - Goodfellow, I. et al. (2014). [Generative Adversarial Nets](https://arxiv.org/abs/1406.2661). NeurIPS 2014.
+# - Heusel, M. et al. (2017). [GANs Trained by a Two Time-Scale Update Rule Converge to a Local Nash Equilibrium](https://arxiv.org/abs/1706.08500) (the Fréchet Inception Distance). NeurIPS 2017.

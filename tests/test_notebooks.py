@@ -59,6 +59,17 @@ def test_every_notebook_is_paired_with_its_text_file_and_in_sync(path: Path) -> 
         f"{path.name} and {text.name} differ: run jupytext --sync notebooks/{path.name}"
 
 
+@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_notebook_ends_with_the_papers_it_teaches(path: Path) -> None:
+    last = nbformat.read(path, as_version=4).cells[-1]
+    assert last.cell_type == "markdown" and last.source.startswith("## References"), f"{path.name} ends without its papers"
+    papers = re.findall(r"^- (.+\(https://arxiv\.org/abs/[0-9.]+\).*)$", last.source, re.M)
+    readme = (REPO / "README.md").read_text().split("## Papers", 1)[1].split("\n## ", 1)[0]
+    assert papers and all(f"- {paper}" in readme for paper in papers), "each paper as the README's list gives it"
+    if path.stem in ("00_start_here", "07_compare"):  # the map and the comparison name them all
+        assert len(papers) == readme.count("https://arxiv.org/abs/") == 6
+
+
 def test_the_pairing_is_configured_for_jupyterlab() -> None:
     """jupytext's contents manager reads this file, so a notebook saved in JupyterLab updates its pair."""
     config = (FOLDER / "jupytext.toml").read_text()

@@ -7,7 +7,7 @@ cell reads ``course.show(...)``, ``course.figure(run, "samples")``.
 - notebook_figures: a run's figures titled with what they show; 05's catching-up critics
 - own_code: train with the learner's own functions
 - study_view: the shipped study for one pair
-- student: student copies of the notebooks
+- student: copies of the notebooks, as they ship or for students
 - exercises, lessons, explore, widgets: the checks, the lessons' measurements, latent-space
   walks, and the training panel and results browser
 """
@@ -19,11 +19,11 @@ from gencore.course.notebook_figures import critic_catch_up, figure, interpolati
 from gencore.course.own_code import own_run_figures, train_with
 from gencore.course.reference_runs import ReferenceRun, reference_run, train_or_reference
 from gencore.course.source import Source, show
-from gencore.course.student import student_source, write_student_copies
+from gencore.course.student import student_source, write_course_copies, write_student_copies
 from gencore.course.study_view import show_study, study_history, study_kl_per_dimension, study_rows, study_table
 from gencore.engine.paths import STUDY
 
 __all__ = ["layers", "training_data", "real_images", "quality", "panel", "record", "show", "Source", "ReferenceRun",
            "reference_run", "train_or_reference", "figure", "losses_figure", "interpolation", "critic_catch_up",
            "train_with", "own_run_figures", "study_rows", "study_table", "study_history", "show_study",
-           "study_kl_per_dimension", "student_source", "write_student_copies", "STUDY", "label"]
+           "study_kl_per_dimension", "student_source", "write_student_copies", "write_course_copies", "STUDY", "label"]

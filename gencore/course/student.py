@@ -1,5 +1,6 @@
-"""Student copies of the course notebooks: each exercise's solution replaced by a stub that
-keeps the signature and the docstring."""
+"""Copies of the course notebooks where a learner opens them: the course as it ships (from a
+clone or an installed package alike), or student copies in which each exercise's solution is a
+stub that keeps the signature and the docstring."""
 
 from __future__ import annotations
 
@@ -43,3 +44,21 @@ def write_student_copies(out_dir: str | Path, notebooks_dir: str | Path = NOTEBO
         written.append(out / path.name)
     return written
 
+
+def write_course_copies(out_dir: str | Path, notebooks_dir: str | Path = NOTEBOOKS) -> tuple[list[Path], list[Path]]:
+    """The course notebooks as they ship, copied to ``out_dir`` (what an installed kit's learner
+    opens). A notebook already there is kept, never overwritten: it may hold the learner's work.
+    Returns (written, kept)."""
+    import shutil
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written, kept = [], []
+    for path in sorted(Path(notebooks_dir).glob("[0-9][0-9]_*.ipynb")):
+        target = out / path.name
+        if target.exists():
+            kept.append(target)
+            continue
+        shutil.copyfile(path, target)
+        written.append(target)
+    return written, kept
