@@ -150,6 +150,14 @@ def build_parser() -> argparse.ArgumentParser:
     wanted = course.add_mutually_exclusive_group(required=True)
     wanted.add_argument("--copy", metavar="DIR", help="folder for the course notebooks (created if needed)")
     wanted.add_argument("--student", metavar="OUT_DIR", help="folder for the student copies (created if needed)")
+    wanted.add_argument("--nbgrader", metavar="COURSE_DIR",
+                        help="an nbgrader course directory: nbgrader_config.py and source/<assignment>/, ready for "
+                             "nbgrader generate_assignment, autograde and export (docs/instructors.md)")
+    course.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                        help="with --nbgrader: set a notebook parameter in every assignment that has it (repeatable), "
+                             "e.g. use_reference=true for quick grading on a CPU")
+    course.add_argument("--timeout", type=int, default=None,
+                        help="with --nbgrader: seconds each cell may run under nbgrader (default 1800)")
     course.add_argument("--notebooks", default=None, help="the course notebooks' folder (default: the kit's notebooks/)")
 
     reference = commands.add_parser("reference", help="list the shipped reference models and classifiers",
@@ -254,6 +262,8 @@ def _course(args: argparse.Namespace) -> int:
     source = Path(args.notebooks) if args.notebooks else NOTEBOOKS
     if not source.is_dir():
         raise GencoreError(f"no notebooks folder at {source}: pass --notebooks with the course's notebooks/ folder.")
+    if args.nbgrader:
+        return _nbgrader_course(args, source)
     out = args.copy or args.student
     try:
         if args.copy:
@@ -266,6 +276,23 @@ def _course(args: argparse.Namespace) -> int:
           + (f"; kept {len(kept)} already there (your work): {', '.join(p.name for p in kept)}" if kept else ""))
     if args.copy:
         print(f"open them with: jupyter lab {out}   (the shipped study and models come from the installed kit)")
+    return 0
+
+
+def _nbgrader_course(args: argparse.Namespace, source: Path) -> int:
+    from gencore.course.grading import CELL_TIMEOUT, write_nbgrader_course
+    from gencore.engine.config import parse_int
+    from gencore.studies.sweep import parse_parameters
+
+    timeout = CELL_TIMEOUT if args.timeout is None else parse_int("timeout", args.timeout, 1, 86_400)
+    try:
+        assignments = write_nbgrader_course(args.nbgrader, source, parse_parameters(args.param), timeout)
+    except OSError as error:
+        raise GencoreError(f"cannot write the course directory {args.nbgrader} ({error.strerror}): choose another folder.") from None
+    for name, points in assignments.items():
+        print(f"source/{name}: {len(points)} graded cells, {sum(points.values())} points")
+    print(f"next, in {args.nbgrader}: nbgrader generate_assignment ASSIGNMENT, then release, collect, "
+          "nbgrader autograde ASSIGNMENT and nbgrader export (docs/instructors.md)")
     return 0
 
 

@@ -24,18 +24,19 @@
 #
 # Each learns MNIST (handwritten digits, $1\times28\times28$) and CIFAR-10 (small colour photographs,
 # $3\times32\times32$). Every notebook shows the code that really trains, from the `gencore` package, next to the
-# mathematics; the MNIST notebooks have exercises whose answers are checked and then trained with.
+# mathematics; every model notebook has exercises whose answers are checked (those of the MNIST notebooks are
+# then trained with).
 #
 # ## The map, and a reading order
 #
 # | read | notebook | you write | what it teaches that the others do not |
 # |---:|---|---|---|
 # | 1 | `01_vae_mnist` | the reparameterisation, the KL term | the ELBO, the training step, KL against MSE, reconstructions, the 2-D latent map |
-# | 2 | `02_vae_cifar10` | | why summed squared error gives blur (measured in the frequency spectrum), how many latent dimensions a VAE really uses |
+# | 2 | `02_vae_cifar10` | the Gaussian likelihood behind squared error | why summed squared error gives blur (measured in the frequency spectrum), how many latent dimensions a VAE really uses |
 # | 3 | `03_gan_mnist` | the discriminator's loss with its JSD estimate, the generator's loss | the minimax game, why the generator's loss is not the game's, mode collapse |
-# | 4 | `04_gan_cifar10` | | instability (quality rising and falling), checkerboard artefacts, colour statistics |
+# | 4 | `04_gan_cifar10` | a checkerboard measure: the power at the Nyquist frequency | instability (quality rising and falling), checkerboard artefacts, colour statistics |
 # | 5 | `05_wgan_gp_mnist` | the critic's loss, the gradient penalty | why the JSD stops guiding a generator and the Earth Mover distance does not, the critic, n_critic |
-# | 6 | `06_wgan_gp_cifar10` | | whether the Earth Mover estimate tracks sample quality, and whether the GAN's JSD does |
+# | 6 | `06_wgan_gp_cifar10` | Spearman's rank correlation | whether the Earth Mover estimate tracks sample quality, and whether the GAN's JSD does |
 # | 7 | `07_compare` | | the seed study for all six pairs side by side: latent size, epochs, time, quality |
 #
 # Read each model's MNIST notebook before its CIFAR-10 one: the CIFAR-10 notebook builds on it.

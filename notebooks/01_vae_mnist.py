@@ -19,7 +19,7 @@
 # small cloud of latent codes, and a **decoder** that turns a code back into an image. Trained together,
 # they give a generator: decode codes drawn from $\mathcal N(0, I)$ and you get new digits.
 #
-# In this notebook you will
+# **Learning objectives.** In this notebook you will
 #
 # 1. read the model and the loss that really train (gencore's own code, shown below, never a copy),
 # 2. write the two pieces that make a VAE work, the **reparameterisation** and the **KL term**, and have

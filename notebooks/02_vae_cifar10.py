@@ -17,11 +17,12 @@
 #
 # Notebook 01 built the VAE, had you write its reparameterisation and its KL term, and trained it on MNIST. Here
 # the same model, with the same loss, meets CIFAR-10: 32×32 colour photographs of aeroplanes, cars, birds, cats,
-# deer, dogs, frogs, horses, ships and trucks, each object on a background. Two things happen that MNIST could not
-# show:
+# deer, dogs, frogs, horses, ships and trucks, each object on a background. **Learning objectives:** two things happen that MNIST could
+# not show, and you will be able to explain and measure both:
 #
-# 1. **Everything comes out blurred.** We will see why summed squared error *asks* for blur, and measure the
-#    detail that goes missing.
+# 1. **Everything comes out blurred.** We will see why summed squared error *asks* for blur, measure the
+#    detail that goes missing, and write the Gaussian likelihood that squared error stands for (**exercise**):
+#    its variance, fixed by the seed's loss, is a knob that decides how much the KL term weighs.
 # 2. **More latent dimensions buy less than you would think.** We will count how many of the 64 (or 512)
 #    dimensions the model actually uses.
 #
@@ -52,11 +53,14 @@ result_json: Optional[str] = None  # a file for this run's numbers (python -m ge
 
 # %%
 # %matplotlib inline
+import math
+
 import torch
 from IPython.display import display
 
 from gencore import course
 from gencore.course import lessons
+from gencore.course.exercises import check
 from gencore.engine.config import TrainConfig
 from gencore.engine.data import load_dataset, to_float
 
@@ -154,6 +158,45 @@ lessons.power_spectra({"real test images": test_images, "reconstructions": recon
 # it is about a tenth.) Remedies change the loss, not the network size: a decoder with a learnt variance, a
 # perceptual or adversarial loss (the VAE-GAN), or a discrete likelihood per pixel.
 #
+# ### Exercise: the likelihood behind squared error
+#
+# The ELBO's first term is a log-likelihood, $\log p(x\mid z)$. A Gaussian decoder says each pixel is its output
+# $\hat x$ plus Gaussian noise of variance $\sigma^2$, so the negative log-likelihood of an image is
+#
+# $$-\log p(x\mid z)=\tfrac12\sum_i\Big[\log(2\pi)+\log\sigma^2+\frac{(x_i-\hat x_i)^2}{\sigma^2}\Big].$$
+#
+# At $\sigma^2=\tfrac12$ this is the summed squared error plus a constant, $\tfrac n2\log\pi$: the seed's loss *is*
+# this likelihood with the variance fixed at one half. Write it, summed over pixels and batch like the seed's
+# squared error, with `log_var` either one number (one variance for every pixel) or one per pixel. The check
+# compares it with `torch.distributions.Normal`, and tests that the best single variance is the mean squared
+# error (the slope in $\log\sigma^2$ is zero there).
+
+# %% tags=["solution"]
+def gaussian_nll(x: torch.Tensor, mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
+    """-log N(x; mean, exp(log_var)) summed over pixels and batch; log_var broadcasts (one number or one per pixel)."""
+    log_var = torch.as_tensor(log_var, dtype=x.dtype).expand_as(x)
+    return 0.5 * torch.sum(math.log(2 * math.pi) + log_var + (x - mean).pow(2) / log_var.exp())
+
+
+# %%
+gaussian_nll = check("gaussian_nll", gaussian_nll)
+
+# %% [markdown]
+# Now use it on this run's reconstructions. The variance that fits them best is their mean squared error per pixel.
+# Against it, one half is far too large: a decoder that claims that much noise has little reason to reproduce
+# detail, and in the loss the KL term counts $1/(2\sigma^2)$ times more, relative to the reconstruction, than it
+# would with the fitted variance. That weight is what closes latent dimensions (section 5) and blurs.
+
+# %%
+real_test = to_float(test_images, "unit")
+mse_per_pixel = float((real_test - recon_many).pow(2).mean())
+for name, variance in (("the seed's variance 1/2", 0.5), (f"the fitted variance {mse_per_pixel:.4f}", mse_per_pixel)):
+    nll = float(gaussian_nll(real_test, recon_many, torch.tensor(math.log(variance)))) / len(real_test)
+    print(f"{name:>32}: {nll:10,.0f} nats per test image")
+print(f"With the fitted variance the KL term would count 1/(2 x {mse_per_pixel:.4f}) = {1 / (2 * mse_per_pixel):.1f} times "
+      "less, relative to the reconstruction, than in the seed's loss.")
+
+# %% [markdown]
 # ## 5. What latent 512 buys over 64
 #
 # Each latent dimension costs KL: the loss charges for every bit the code carries. A dimension whose information is

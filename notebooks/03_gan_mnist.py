@@ -19,7 +19,7 @@
 # trained to tell them from real images, and the generator is trained to fool it. Neither network is told what a
 # digit looks like: the generator learns it only through the discriminator's gradients.
 #
-# In this notebook you will
+# **Learning objectives.** In this notebook you will
 #
 # 1. read the two networks (DCGAN's, Radford et al. 2016) and the step that trains them,
 # 2. write the **discriminator's loss with its Jensen-Shannon estimate** and the **generator's loss**, checked

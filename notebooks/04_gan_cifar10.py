@@ -16,12 +16,14 @@
 # # 04 · The GAN on colour images: instability, checkerboards and colour
 #
 # Notebook 03 built DCGAN, had you write its two losses and trained it on MNIST, where it works almost too well.
-# CIFAR-10 is where GANs show their character. This notebook is about three things MNIST cannot show:
+# CIFAR-10 is where GANs show their character. **Learning objectives:** three things MNIST cannot show, each
+# seen and measured:
 #
 # 1. **Instability.** Sample quality does not improve steadily with training: it rises, falls and rises again,
 #    and the losses do not tell you when.
 # 2. **Checkerboard artefacts.** Transposed convolutions can print a faint grid on every image; we look for it in
-#    the images' frequency spectrum.
+#    the images' frequency spectrum, and you write a number for it (**exercise**): the power at the Nyquist
+#    frequency.
 # 3. **Colour statistics.** A generator can get shapes roughly right and colours wrong; histograms of the three
 #    channels show whether it learnt the data's palette.
 #
@@ -56,6 +58,7 @@ from IPython.display import display
 
 from gencore import course
 from gencore.course import lessons
+from gencore.course.exercises import check
 from gencore.engine.config import TrainConfig
 from gencore.engine.data import load_dataset, to_float
 from gencore.engine.families import get_family
@@ -140,6 +143,47 @@ lessons.zoom(generated, count=4)
 # generator's grid. Their strength varies from run to run and epoch to epoch; wider generators and longer
 # training hide them better, and the usual cure is architectural: resize-then-convolve instead of transposed
 # convolutions.
+#
+# ### Exercise: a number for the checkerboard
+#
+# A picture of a spectrum is a judgement; a number can be compared across runs and epochs. A pattern that repeats
+# every 2 pixels sits at the **Nyquist frequency** $N/2$, the highest an $N\times N$ image can hold: in the 2-D
+# discrete Fourier transform `torch.fft.fft2`, that is row $N/2$ (vertical frequency $N/2$, any horizontal one)
+# and column $N/2$. Write `nyquist_share(images)`: remove each image's (and channel's) mean, take the power
+# $|F|^2$ of its transform, sum it over images and channels, and return the share of the total that lies in that
+# row and column. A checkerboard gives 1, a smooth image about 0, and white noise, with its power spread evenly
+# over all $N^2-1$ frequencies, $(2N-1)/(N^2-1)$. (Images come as floats in $[0,1]$.)
+
+# %% tags=["solution"]
+def nyquist_share(images: torch.Tensor) -> float:
+    """Share of the images' power (means removed; images and channels summed) at row or column frequency N/2."""
+    x = images.float() - images.float().mean(dim=(2, 3), keepdim=True)
+    power = torch.fft.fft2(x).abs().pow(2).sum(dim=(0, 1))  # (H, W)
+    h, w = power.shape
+    at_nyquist = power[h // 2, :].sum() + power[:, w // 2].sum() - power[h // 2, w // 2]  # the corner once
+    total = power.sum()
+    return float(at_nyquist / total) if total > 0 else 0.0
+
+
+# %%
+nyquist_share = check("nyquist_share", nyquist_share)
+
+# %% [markdown]
+# Your measure on the real test images, on the generator's samples, and on white noise of the same size:
+
+# %%
+side = real_images.shape[-1]
+for name, images in (("real test images", real_images), (f"generated ({course.label(run)})", generated),
+                     ("white noise", torch.rand(500, 3, side, side))):
+    share = nyquist_share(to_float(images, "unit") if images.dtype == torch.uint8 else images)
+    print(f"{name:>52}: {100 * share:5.2f}% of the power at the Nyquist frequency")
+print(f"{'(white noise, in theory)':>52}: {100 * (2 * side - 1) / (side * side - 1):5.2f}%")
+
+# %% [markdown]
+# **Reading it.** White noise sets the scale, and real photographs sit far below it: they hold almost no power at
+# the finest scale. A generator whose share is several times the real images' prints its grid, even where the eye
+# misses it; one close to the real share has learnt to hide it. Being a number, it can follow a run epoch by
+# epoch or compare two architectures.
 #
 # ## 5. Colour statistics
 #

@@ -19,7 +19,7 @@
 # generator but replaces the discriminator by a **critic** that estimates a different distance, the **Earth
 # Mover** (Wasserstein-1) distance, and keeps it honest with a **gradient penalty** (Gulrajani et al. 2017).
 #
-# In this notebook you will
+# **Learning objectives.** In this notebook you will
 #
 # 1. see, on a toy example, why the Jensen-Shannon divergence can stop guiding a generator while the Earth Mover
 #    distance does not,

@@ -20,8 +20,8 @@
 # should fall as the samples get better, and you could watch training through it, which you cannot do with a GAN's
 # losses (04 showed a GAN's quality going up and down while its losses stayed flat).
 #
-# This notebook tests the promise on CIFAR-10, against the kit's independent measure of sample quality, the
-# Fréchet distance `fd`:
+# **Learning objectives.** This notebook tests the promise on CIFAR-10, against the kit's independent measure of
+# sample quality, the Fréchet distance `fd`, with a rank correlation you write (**exercise**):
 #
 # 1. Over the shipped study's 100-epoch runs, does the Earth Mover estimate track fd? Does the GAN's
 #    Jensen-Shannon estimate?
@@ -61,6 +61,7 @@ from IPython.display import display
 
 from gencore import course
 from gencore.course import lessons
+from gencore.course.exercises import check
 from gencore.engine.config import TrainConfig
 from gencore.engine.families import get_family
 
@@ -94,6 +95,27 @@ course.real_images(train_data)
 # or the Jensen-Shannon estimate (GAN), and every 5 epochs the fd of 2,000 samples. Each panel plots the estimate
 # against fd at the epochs where both exist, coloured by epoch, with **Spearman's rank correlation** $\rho$: $+1$
 # when a lower estimate always comes with a lower fd, 0 when the two are unrelated.
+#
+# ### Exercise: Spearman's rank correlation
+#
+# Pearson's correlation asks whether two measures lie on a line; a training estimate and fd need not (the estimate
+# is in nats or critic units, fd in feature space). Spearman's $\rho$ asks only whether they rise and fall
+# together: replace each list by its **ranks** (0 for the smallest value, 1 for the next, ...), then take the
+# Pearson correlation of the ranks. Without ties this equals $1-6\sum_i d_i^2/\big(n(n^2-1)\big)$, with $d_i$
+# the difference of the two ranks of point $i$. Write it for two lists of numbers without ties
+# (`torch.tensor(values).argsort().argsort()` gives ranks).
+
+# %% tags=["solution"]
+def spearman(a: list[float], b: list[float]) -> float:
+    """Spearman's rank correlation of two equally long lists without ties: the Pearson correlation of their ranks."""
+    ra = torch.tensor(a, dtype=torch.float64).argsort().argsort().double()
+    rb = torch.tensor(b, dtype=torch.float64).argsort().argsort().double()
+    ra, rb = ra - ra.mean(), rb - rb.mean()
+    return float((ra * rb).sum() / torch.sqrt((ra * ra).sum() * (rb * rb).sum()))
+
+
+# %%
+spearman = check("spearman", spearman)
 
 # %%
 panels = {}
@@ -104,6 +126,9 @@ for model_name, column in (("wgan-gp", "emd"), ("gan", "jsd")):
             panels[f"{model_name.upper()}, latent {latent}"] = (history, column)
 if panels:
     display(lessons.progress_measures(panels))
+    for name, (history, column) in panels.items():
+        _, estimates, fds = lessons.measured_points(history, column)
+        print(f"{name}: your rho = {spearman(estimates, fds):+.2f} over the {len(fds)} epochs where fd was measured")
 else:
     print("The shipped study has no GAN or WGAN-GP runs on CIFAR-10 yet.")
 

@@ -4,12 +4,14 @@ learner's function."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
 import torch
 import torch.nn.functional as F
 
+from conftest import REPO
 from gencore.course import Source, show, student_source
 from gencore.course.exercises import EXERCISES, ExerciseFailed, check, reference
 from gencore.engine import losses
@@ -77,10 +79,40 @@ def test_a_wrong_gradient_penalty_fails_naming_the_case(wrong, case: str) -> Non
                                          torch.tensor(0.0)), r"D guesses"),
     ("generator_loss", lambda f: torch.log(1 - torch.sigmoid(f)).mean(), r"non-saturating"),
     ("critic_loss", lambda r, f: (r.mean() - f.mean(), r.mean() - f.mean()), r"expected emd .* loss = -2\.5, obtained emd 2\.5, loss 2\.5"),
+    # 02: the variance where the log-variance belongs, and a mean over pixels where the seed sums
+    ("gaussian_nll", lambda x, m, v: 0.5 * torch.sum(math.log(2 * math.pi) + v + (x - m) ** 2 / v), r"torch\.distributions"),
+    ("gaussian_nll", lambda x, m, v: 0.5 * torch.mean(math.log(2 * math.pi) + v + (x - m) ** 2 / torch.exp(v)),
+     r"torch\.distributions"),
+    # 04: the image's mean left in (the constant's power at frequency 0 counts in the total), and only the corner
+    ("nyquist_share", lambda x: float(torch.fft.fft2(x.float()).abs().pow(2).sum((0, 1))[x.shape[-2] // 2].sum()
+                                      / torch.fft.fft2(x.float()).abs().pow(2).sum()), r"checkerboard"),
+    ("nyquist_share", lambda x: float((lambda p: p[x.shape[-2] // 2, x.shape[-1] // 2] / p.sum())(
+        torch.fft.fft2(x.float() - x.float().mean((2, 3), keepdim=True)).abs().pow(2).sum((0, 1)))), r"stripes"),
+    # 06: Pearson's correlation of the values instead of their ranks
+    ("spearman", lambda a, b: float(torch.corrcoef(torch.tensor([a, b], dtype=torch.float64))[0, 1]), r"rises with the other"),
 ])
 def test_other_classic_mistakes_fail_naming_the_case(name: str, wrong, case: str) -> None:  # noqa: ANN001
     with pytest.raises(ExerciseFailed, match=case):
         check(name, wrong, verbose=False)
+
+
+@pytest.mark.parametrize("name", sorted(n for n, e in EXERCISES.items() if e.hidden is not None))
+def test_the_hidden_cases_pass_gencores_answer_and_fail_a_wrong_one(name: str) -> None:
+    assert check(name, reference(name), verbose=False, hidden=True) is reference(name)
+    answer = reference(name)
+
+    def off(*args):  # noqa: ANN002, ANN202 - right on the visible cases' special inputs, wrong elsewhere by 1%
+        value = answer(*args)
+        return type(value)(*(v * 1.01 for v in value)) if isinstance(value, tuple) else value * 1.01
+
+    with pytest.raises(ExerciseFailed, match="agrees with gencore's"):
+        check(name, off, verbose=False, hidden=True)
+
+
+def test_every_exercise_has_points_and_a_notebook_that_asks_for_it() -> None:
+    for exercise in EXERCISES.values():
+        assert exercise.points > 0
+        assert f'check("{exercise.name}", {exercise.name})' in (REPO / "notebooks" / f"{exercise.notebook}.py").read_text()
 
 
 def test_an_error_inside_the_learners_function_is_reported_as_the_cases_result() -> None:
@@ -94,6 +126,37 @@ def test_a_stub_says_not_implemented_and_falls_back_to_gencore(capsys: pytest.Ca
 
     assert check("reparameterize", stub) is reference("reparameterize")
     assert "reparameterize: not implemented yet" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("variable, value", [("NBGRADER_EXECUTION", "autograde"), ("NBGRADER_EXECUTION", "validate"),
+                                             ("GENCORE_GRADING", "1")])
+def test_under_a_grader_a_stub_fails_its_check(monkeypatch: pytest.MonkeyPatch, variable: str, value: str) -> None:
+    def stub(mean, log_var):  # noqa: ANN001, ANN202
+        raise NotImplementedError("your code here")
+
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ExerciseFailed, match="reparameterize is not implemented"):
+        check("reparameterize", stub, verbose=False)
+    assert check("reparameterize", reference("reparameterize"), verbose=False) is reference("reparameterize")
+
+
+def test_the_student_edition_shows_gencores_code_without_the_answers(capsys: pytest.CaptureFixture) -> None:
+    from gencore.course import source
+    from gencore.engine.models import VAE, Discriminator
+
+    full = show(VAE).source
+    try:
+        source.hide_answers()
+        hidden = show(VAE).source
+        penalty = show(losses.gradient_penalty).source
+        logits = show(Discriminator.logits).source  # a method's own, indented source
+    finally:
+        source.show_answers()
+    assert "torch.randn_like" in full and "torch.randn_like" not in hidden and "def reparameterize(" in hidden
+    assert hidden != full and "def decode(" in hidden and "self.decoder(z)" in hidden
+    assert "autograd.grad" not in penalty and source.HIDDEN_BODY in penalty and '"""E[(||grad' in penalty
+    assert logits == show(Discriminator.logits).source  # no answer in it: unchanged
+    assert "torch.randn_like" in show(VAE).source  # the instructor's edition again
 
 
 def test_the_trainer_trains_with_the_learners_function(fixture_root: Path) -> None:

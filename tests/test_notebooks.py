@@ -5,10 +5,12 @@ copies) and validated by nbval against that execution."""
 from __future__ import annotations
 
 import ast
+import inspect
 import json
 import re
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import jupytext
@@ -16,6 +18,8 @@ import nbformat
 import pytest
 
 from conftest import REPO, real_data_root, run_nbval
+from gencore.course.exercises import EXERCISES as EXERCISE_RECORDS
+from gencore.course.exercises import reference
 
 FOLDER = REPO / "notebooks"
 NOTEBOOKS = sorted(FOLDER.glob("0[1-6]_*.ipynb"))  # one per model and dataset
@@ -23,7 +27,8 @@ ALL_NOTEBOOKS = sorted(FOLDER.glob("[0-9][0-9]_*.ipynb"))  # and 00_start_here, 
 START = FOLDER / "00_start_here.ipynb"
 REQUIRED = {"dataset", "latent_dim", "epochs", "batch_size", "lr", "seed", "subset", "data_root", "device", "precision",
             "use_reference"}
-EXERCISES = {"01_vae_mnist": 2, "03_gan_mnist": 2, "05_wgan_gp_mnist": 2}  # checked exercises per notebook
+# Checked exercises per notebook, as the exercise records say.
+EXERCISES = {stem: sum(e.notebook == stem for e in EXERCISE_RECORDS.values()) for stem in {e.notebook for e in EXERCISE_RECORDS.values()}}
 # Figures each notebook must show with small parameters (real images, losses, real vs generated, the lessons...).
 MIN_FIGURES = {"01_vae_mnist": 7, "02_vae_cifar10": 8, "03_gan_mnist": 7, "04_gan_cifar10": 8, "05_wgan_gp_mnist": 7,
                "06_wgan_gp_cifar10": 4}
@@ -212,6 +217,21 @@ def test_student_copies_run_to_the_end_on_the_shipped_models(student: dict[str, 
     text = _text(student[stem])
     assert "Loaded the shipped reference ref:" in text and "Nothing was trained" in text
     assert text.count("not implemented yet") == EXERCISES.get(stem, 0)
+    if stem in EXERCISES:  # the student edition shows gencore's code without the answers
+        assert "Student edition: gencore's source is shown without the answers" in text
+        for exercise in (e for e in EXERCISE_RECORDS.values() if e.notebook == stem):
+            for line in _answer_lines(exercise.name):
+                assert line not in text, f"{stem}'s student copy shows the answer to {exercise.name}: {line!r}"
+
+
+def _answer_lines(name: str) -> list[str]:
+    """The distinctive code lines of gencore's answer to an exercise (docstring and signature aside)."""
+    source = textwrap.dedent(inspect.getsource(reference(name)))
+    function = ast.parse(source).body[0]
+    assert isinstance(function, ast.FunctionDef)
+    first = function.body[1] if isinstance(function.body[0], ast.Expr) and len(function.body) > 1 else function.body[0]
+    lines = source.splitlines()[first.lineno - 1:function.end_lineno]
+    return [line.strip() for line in lines if len(line.strip()) > 20]
 
 
 def test_nbval_validates_the_student_copies(student: dict[str, Path], tmp_path: Path) -> None:

@@ -1,20 +1,30 @@
 """The course's exercises and their checks. A learner writes a function (the reparameterisation,
-the KL term, the GAN and WGAN-GP losses, the gradient penalty); ``check(name, fn)`` tests it
-against closed forms, case by case, and says which case failed with the expected and the
-obtained value. Each exercise is a part of a family's step (gencore.engine.families), so the function
-that passes can train a model: ``Trainer(config, overrides={name: fn})``.
+the KL term, the GAN and WGAN-GP losses, the gradient penalty, a Gaussian likelihood, a
+checkerboard measure, a rank correlation); ``check(name, fn)`` tests it against closed forms,
+case by case, and says which case failed with the expected and the obtained value. The exercises
+of the MNIST notebooks are parts of a family's step (gencore.engine.families), so the function that
+passes can train a model: ``Trainer(config, overrides={name: fn})``.
+
+Each exercise is a record (``EXERCISES``): the notebook that asks for it, its points, its cases,
+gencore's own answer and, where the answer is deterministic, hidden cases for a grader (its
+output agrees with gencore's on inputs the learner never saw). Under a grader (nbgrader's
+autograde or validate, or ``GENCORE_GRADING=1``) an unanswered exercise fails its check; working
+alone, a learner's unanswered exercise falls back to gencore's function so the notebook runs on.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from gencore.course import lessons
+from gencore.engine import losses
 from gencore.engine.families import FAMILIES, Family
 
 
@@ -281,18 +291,182 @@ def _penalty_cases() -> list[Case]:
             Case("the penalty trains the critic (the gradient's graph is kept)", trains)]
 
 
+# ---------------------------------------------------------------------- 02: the decoder's likelihood
+
+
+def _gaussian_nll_cases() -> list[Case]:
+    def closed_form(fn: Callable) -> tuple[bool, Any, Any]:
+        torch.manual_seed(11)
+        x, mean, log_var = torch.rand(3, 1, 4, 4), torch.rand(3, 1, 4, 4), torch.randn(3, 1, 4, 4) - 2
+        expected = float(-torch.distributions.Normal(mean, (0.5 * log_var).exp()).log_prob(x).sum())
+        return _close(fn(x, mean, log_var), expected, rel=1e-5)
+
+    def half_variance(fn: Callable) -> tuple[bool, Any, Any]:
+        torch.manual_seed(12)
+        x, mean = torch.rand(2, 3, 4, 4), torch.rand(2, 3, 4, 4)
+        expected = float((x - mean).pow(2).sum()) + x.numel() / 2 * math.log(math.pi)
+        return _close(fn(x, mean, torch.tensor(math.log(0.5))), expected, rel=1e-5)
+
+    def fitted_variance(fn: Callable) -> tuple[bool, Any, Any]:
+        torch.manual_seed(13)
+        x, mean = torch.rand(4, 1, 6, 6), torch.rand(4, 1, 6, 6)
+        mse = float((x - mean).pow(2).mean())
+        slopes = []
+        for factor in (0.5, 1.0, 2.0):  # below, at and above the mean squared error
+            log_var = torch.tensor(math.log(mse * factor), requires_grad=True)
+            value = fn(x, mean, log_var)
+            if not isinstance(value, torch.Tensor) or not value.requires_grad:
+                return False, "a likelihood that depends on log_var through autograd", _describe(value)
+            (slope,) = torch.autograd.grad(value, log_var)
+            slopes.append(float(slope))
+        ok = slopes[0] < 0 and abs(slopes[1]) < 1e-3 * x.numel() and slopes[2] > 0
+        return ok, "d/d log_var < 0 below the mean squared error, 0 at it, > 0 above", [round(s, 4) for s in slopes]
+
+    def one_variance(fn: Callable) -> tuple[bool, Any, Any]:
+        x, mean = torch.zeros(2, 1, 3, 3), torch.full((2, 1, 3, 3), 0.5)
+        expected = 18 * 0.5 * (math.log(2 * math.pi) + math.log(0.1) + 0.25 / 0.1)
+        return _close(fn(x, mean, torch.tensor(math.log(0.1))), expected, rel=1e-5)
+
+    return [Case("equals torch.distributions' -log N(x; mean, exp(log_var)), summed over pixels and batch", closed_form),
+            Case("a single log_var (one variance for every pixel) broadcasts", one_variance),
+            Case("at variance 1/2 it is the summed squared error + (n/2) log(pi): the seed's loss", half_variance),
+            Case("the best single variance is the mean squared error (the slope in log_var is 0 there)", fitted_variance)]
+
+
+# ---------------------------------------------------------------------- 04: checkerboards in the spectrum
+
+
+def _pattern(kind: str, size: int = 32) -> torch.Tensor:
+    i, j = torch.meshgrid(torch.arange(size), torch.arange(size), indexing="ij")
+    return {"checkerboard": (-1.0) ** (i + j), "stripes": (-1.0) ** j,
+            "wave": torch.cos(2 * math.pi * 3 * j / size)}[kind].float().view(1, 1, size, size)
+
+
+def _nyquist_cases() -> list[Case]:
+    def checkerboard(fn: Callable) -> tuple[bool, Any, Any]:
+        return _close(fn(0.5 + 0.25 * _pattern("checkerboard")), 1.0, rel=1e-5)
+
+    def stripes(fn: Callable) -> tuple[bool, Any, Any]:
+        return _close(fn(0.5 + 0.25 * _pattern("stripes").repeat(2, 3, 1, 1)), 1.0, rel=1e-5)
+
+    def smooth(fn: Callable) -> tuple[bool, Any, Any]:
+        return _close(fn(0.5 + 0.25 * _pattern("wave")), 0.0, abs_=1e-6)
+
+    def mixture(fn: Callable) -> tuple[bool, Any, Any]:
+        # Parseval: a checkerboard of amplitude a has energy a^2 per pixel, a cosine of amplitude b has b^2 / 2.
+        images = 0.5 + 0.1 * _pattern("checkerboard") + 0.2 * _pattern("wave")
+        return _close(fn(images), 0.01 / (0.01 + 0.04 / 2), rel=1e-4)
+
+    def constant(fn: Callable) -> tuple[bool, Any, Any]:
+        return _close(fn(torch.full((2, 1, 8, 8), 0.7)), 0.0, abs_=1e-9)
+
+    def noise(fn: Callable) -> tuple[bool, Any, Any]:
+        torch.manual_seed(14)
+        return _close(fn(torch.rand(400, 1, 16, 16)), (16 + 16 - 1) / (16 * 16 - 1), rel=0.03)
+
+    return [Case("a checkerboard (period 2 in both directions) has all its power at Nyquist: 1", checkerboard),
+            Case("stripes of period 2 (one direction) count too, over images and channels: 1", stripes),
+            Case("a smooth wave (3 cycles per image) has none: 0", smooth),
+            Case("a mixture: the checkerboard's share of the energy, a^2 / (a^2 + b^2 / 2) = 1/3", mixture),
+            Case("each image's mean is removed first: a constant image gives 0, not 0/0", constant),
+            Case("white noise: (H + W - 1) / (H W - 1) of its power, within 3%", noise)]
+
+
+# ---------------------------------------------------------------------- 06: a rank correlation
+
+
+def _spearman_cases() -> list[Case]:
+    def rising(fn: Callable) -> tuple[bool, Any, Any]:
+        return _close(fn([0.3, 1.2, 2.0, 7.5, 9.0], [-5.0, 0.1, 0.2, 3.0, 100.0]), 1.0, rel=1e-6)
+
+    def falling(fn: Callable) -> tuple[bool, Any, Any]:
+        return _close(fn([1.0, 2.0, 3.0, 4.0], [0.9, 0.5, 0.1, -2.0]), -1.0, rel=1e-6)
+
+    def formula(fn: Callable) -> tuple[bool, Any, Any]:
+        # ranks (1..6) and (2, 1, 4, 3, 6, 5): sum d^2 = 6, so rho = 1 - 6 * 6 / (6 * 35) = 29/35
+        return _close(fn([10.0, 20.0, 30.0, 40.0, 50.0, 60.0], [0.2, 0.1, 0.4, 0.3, 0.6, 0.5]), 29 / 35, rel=1e-6)
+
+    def ranks_only(fn: Callable) -> tuple[bool, Any, Any]:
+        a, b = [0.1, 0.7, 0.3, 0.9, 0.5], [3.0, 1.0, 2.0, 5.0, 4.0]
+        one = fn(a, b)
+        return _close(fn([math.exp(20 * v) for v in a], b), float(one), rel=1e-6)
+
+    return [Case("one list always rises with the other: +1", rising),
+            Case("one always falls as the other rises: -1", falling),
+            Case("1 - 6 sum d^2 / (n (n^2 - 1)) = 29/35 for ranks that swap in pairs", formula),
+            Case("only the order counts: a rising transform of one list leaves rho unchanged", ranks_only)]
+
+
+# ---------------------------------------------------------------------- hidden cases: agreement with gencore's answer
+
+
+def _agrees(name: str, inputs: Callable[[torch.Generator], tuple[Any, ...]], draws: int = 3) -> list[Case]:
+    """Cases a grader keeps hidden: the learner's output equals gencore's on fresh random inputs."""
+    def run(fn: Callable) -> tuple[bool, Any, Any]:
+        generator = torch.Generator().manual_seed(2026)
+        expected, obtained = [], []
+        for _ in range(draws):
+            args = inputs(generator)
+            theirs, ours = fn(*args), EXERCISES[name].answer()(*args)
+            if isinstance(ours, tuple):
+                theirs, ours = _parts(theirs)[0], ours[0]
+            obtained.append(round(float(theirs), 5) if isinstance(theirs, (torch.Tensor, float)) else _describe(theirs))
+            expected.append(round(float(ours), 5))
+        ok = all(isinstance(o, float) and math.isclose(o, e, rel_tol=1e-4, abs_tol=1e-5) for o, e in zip(obtained, expected))
+        return ok, expected, obtained
+
+    return [Case(f"{name} agrees with gencore's on {draws} inputs you have not seen", run)]
+
+
+def _logits(g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    return 3 * torch.randn(12, generator=g), 3 * torch.randn(20, generator=g)
+
+
+HIDDEN: dict[str, Callable[[], list[Case]]] = {
+    "kl_divergence": lambda: _agrees("kl_divergence", lambda g: (torch.randn(5, 7, generator=g), torch.randn(5, 7, generator=g))),
+    "discriminator_loss": lambda: _agrees("discriminator_loss", _logits),
+    "generator_loss": lambda: _agrees("generator_loss", lambda g: (3 * torch.randn(17, generator=g),)),
+    "critic_loss": lambda: _agrees("critic_loss", _logits),
+    "gaussian_nll": lambda: _agrees("gaussian_nll", lambda g: (torch.rand(2, 3, 5, 5, generator=g), torch.rand(2, 3, 5, 5, generator=g),
+                                                              torch.randn(1, generator=g) - 3)),
+    "nyquist_share": lambda: _agrees("nyquist_share", lambda g: (torch.rand(3, 3, 8, 8, generator=g).pow(3),)),
+    "spearman": lambda: _agrees("spearman", lambda g: (torch.randn(9, generator=g).tolist(), torch.randn(9, generator=g).tolist())),
+}
+
+
 # ---------------------------------------------------------------------- the registry and the check
 
 
-EXERCISES: dict[str, Callable[[], list[Case]]] = {
-    # name (a part of a family's step, Family.parts): its cases
-    "reparameterize": _reparameterize_cases,
-    "kl_divergence": _kl_cases,
-    "discriminator_loss": _discriminator_cases,
-    "generator_loss": _generator_cases,
-    "critic_loss": _critic_cases,
-    "gradient_penalty": _penalty_cases,
-}
+@dataclass(frozen=True)
+class Exercise:
+    """One exercise: where it is asked, what it is worth, how it is checked, and gencore's answer."""
+
+    name: str
+    notebook: str  # the course notebook that asks for it
+    points: int  # nbgrader's points for passing every case (python -m gencore course --nbgrader)
+    cases: Callable[[], list[Case]]
+    answer: Callable[[], Callable[..., Any]]  # gencore's own function, looked up when asked
+    hidden: Callable[[], list[Case]] | None = field(default=None)  # a grader's hidden cases, where answers are deterministic
+
+
+def _family_part(name: str) -> Callable[[], Callable[..., Any]]:
+    return lambda: exercise_family(name).parts[name]
+
+
+EXERCISES: dict[str, Exercise] = {exercise.name: exercise for exercise in (
+    # The MNIST notebooks: parts of a family's step, so an answer that passes also trains the model.
+    Exercise("reparameterize", "01_vae_mnist", 2, _reparameterize_cases, _family_part("reparameterize")),
+    Exercise("kl_divergence", "01_vae_mnist", 2, _kl_cases, _family_part("kl_divergence"), HIDDEN["kl_divergence"]),
+    Exercise("discriminator_loss", "03_gan_mnist", 3, _discriminator_cases, _family_part("discriminator_loss"),
+             HIDDEN["discriminator_loss"]),
+    Exercise("generator_loss", "03_gan_mnist", 2, _generator_cases, _family_part("generator_loss"), HIDDEN["generator_loss"]),
+    Exercise("critic_loss", "05_wgan_gp_mnist", 2, _critic_cases, _family_part("critic_loss"), HIDDEN["critic_loss"]),
+    Exercise("gradient_penalty", "05_wgan_gp_mnist", 4, _penalty_cases, _family_part("gradient_penalty")),
+    # The CIFAR-10 notebooks: the measurements their lessons rest on.
+    Exercise("gaussian_nll", "02_vae_cifar10", 3, _gaussian_nll_cases, lambda: losses.gaussian_nll, HIDDEN["gaussian_nll"]),
+    Exercise("nyquist_share", "04_gan_cifar10", 3, _nyquist_cases, lambda: lessons.nyquist_share, HIDDEN["nyquist_share"]),
+    Exercise("spearman", "06_wgan_gp_cifar10", 2, _spearman_cases, lambda: lessons.spearman, HIDDEN["spearman"]),
+)}
 
 
 def exercise_family(name: str) -> Family:
@@ -301,22 +475,38 @@ def exercise_family(name: str) -> Family:
 
 
 def reference(name: str) -> Callable[..., Any]:
-    """gencore's own implementation of an exercise: the part of its family's step."""
-    return exercise_family(name).parts[name]
+    """gencore's own implementation of an exercise (for the MNIST ones, the part of its family's step)."""
+    return _exercise(name).answer()
 
 
-def check(name: str, fn: Callable[..., Any], verbose: bool = True) -> Callable[..., Any]:
-    """Test a learner's ``fn`` for the exercise ``name`` case by case. Returns ``fn`` when every
-    case passes; gencore's own function, with a note, while ``fn`` raises NotImplementedError
-    (a student copy's stub); and raises ExerciseFailed naming the failed cases otherwise."""
+def _exercise(name: str) -> Exercise:
     if name not in EXERCISES:
         raise KeyError(f"no exercise {name!r}: choose one of {', '.join(EXERCISES)}")
+    return EXERCISES[name]
+
+
+def grading() -> bool:
+    """Whether a grader runs this notebook: nbgrader's autograde or validate (which set
+    NBGRADER_EXECUTION), or GENCORE_GRADING=1. Then an unanswered exercise fails its check."""
+    return os.environ.get("NBGRADER_EXECUTION") in ("autograde", "validate") or os.environ.get("GENCORE_GRADING") == "1"
+
+
+def check(name: str, fn: Callable[..., Any], verbose: bool = True, hidden: bool = False) -> Callable[..., Any]:
+    """Test a learner's ``fn`` for the exercise ``name`` case by case (``hidden``: a grader's
+    hidden cases instead). Returns ``fn`` when every case passes, and raises ExerciseFailed naming
+    the failed cases otherwise. While ``fn`` raises NotImplementedError (a student copy's stub) it
+    returns gencore's own function, with a note, so the notebook runs on; under a grader
+    (``grading()``) an unanswered exercise fails instead."""
+    exercise = _exercise(name)
     say = print if verbose else (lambda *args: None)
     failures = []
-    for case in EXERCISES[name]():
+    cases = (exercise.hidden or (lambda: []))() if hidden else exercise.cases()
+    for case in cases:
         try:
             passed, expected, obtained = case.run(fn)
         except NotImplementedError:
+            if grading():
+                raise ExerciseFailed(f"{name} is not implemented: write the function, then run this check again.") from None
             say(f"{name}: not implemented yet. The cells below use gencore's {name} until yours is written.")
             return reference(name)
         except Exception as error:  # noqa: BLE001 - the learner's code failed: report it as the case's result
@@ -327,8 +517,8 @@ def check(name: str, fn: Callable[..., Any], verbose: bool = True) -> Callable[.
             failures.append(f"'{case.description}' (expected {expected}, obtained {obtained})")
     if failures:
         raise ExerciseFailed(f"{name} failed {len(failures)} case(s): " + "; ".join(failures))
-    say(f"{name}: all cases pass.")
+    say(f"{name}: all {'hidden ' if hidden else ''}cases pass.")
     return fn
 
 
-__all__ = ["EXERCISES", "ExerciseFailed", "check", "exercise_family", "reference"]
+__all__ = ["EXERCISES", "Exercise", "ExerciseFailed", "check", "exercise_family", "grading", "reference"]

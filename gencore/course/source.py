@@ -1,14 +1,54 @@
-"""gencore's own code shown in a notebook: the source that really runs, highlighted, so it cannot drift."""
+"""gencore's own code shown in a notebook: the source that really runs, highlighted, so it cannot
+drift. In the student edition (``hide_answers()``) the body of every function an exercise asks
+for is left out wherever it appears (a function, or a method of a class shown whole): the
+learner sees its signature and docstring, not the answer."""
 
 from __future__ import annotations
 
+import ast
 import html
 import inspect
+import textwrap
 from pathlib import Path
-from typing import Any
+from typing import Any, Collection
 
 from gencore.engine.errors import GencoreError
 from gencore.engine.paths import REPO
+
+HIDDEN_BODY = "...  # hidden in the student edition: an exercise asks you to write this"
+_hidden_names: set[str] = set()  # the functions whose bodies Source leaves out (hide_answers)
+
+
+def hide_answers() -> None:
+    """The student edition: from now on, shown source leaves out the body of every function that
+    an exercise asks for (the student copies and the nbgrader release call this first)."""
+    from gencore.course.exercises import EXERCISES
+
+    _hidden_names.update(EXERCISES)
+    print("Student edition: gencore's source is shown without the answers to the exercises.")
+
+
+def show_answers() -> None:
+    """The instructor's edition again: shown source is whole."""
+    _hidden_names.clear()
+
+
+def replace_bodies(source: str, replacement: str, names: Collection[str] | None = None, nested: bool = False) -> str:
+    """``source`` with the body of each function (only those in ``names``, when given; at any depth,
+    methods included, when ``nested``) replaced by ``replacement``; signatures, decorators and
+    docstrings stay, and so does everything else."""
+    tree = ast.parse(source)
+    lines = source.splitlines()
+    nodes = ast.walk(tree) if nested else iter(tree.body)
+    functions = [n for n in nodes if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+                 and (names is None or n.name in names)]
+    for node in sorted(functions, key=lambda n: n.lineno, reverse=True):  # bottom-up keeps line numbers valid
+        first = node.body[0]
+        has_docstring = isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str)
+        keep = first.end_lineno if has_docstring else first.lineno - 1  # 1-based last line kept
+        assert node.end_lineno is not None and keep is not None
+        lines[keep:node.end_lineno] = [" " * first.col_offset + replacement]
+    return "\n".join(lines) + ("\n" if source.endswith("\n") else "")
 
 
 class Source:
@@ -23,6 +63,10 @@ class Source:
             raise GencoreError(f"{obj!r} has no source file to show.")
         self.path = Path(source_file).resolve().relative_to(REPO)
         self.name = f"{obj.__module__}.{obj.__qualname__}"
+        if _hidden_names and any(f"def {name}(" in self.source for name in _hidden_names):
+            indent = self.source[: len(self.source) - len(self.source.lstrip(" "))]  # a method's own source is indented
+            hidden = replace_bodies(textwrap.dedent(self.source), HIDDEN_BODY, _hidden_names, nested=True)
+            self.source = textwrap.indent(hidden, indent) if indent else hidden
 
     def _repr_html_(self) -> str:
         from pygments import highlight

@@ -4,26 +4,34 @@ stub that keeps the signature and the docstring."""
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
+from typing import Any
 
+from gencore.course.source import replace_bodies
+from gencore.engine.errors import GencoreError
 from gencore.engine.paths import NOTEBOOKS
 
 STUB = 'raise NotImplementedError("your code here: write this function, then run the check below")'
+IMPORT_COURSE = "from gencore import course"
+HIDE_ANSWERS = "course.hide_answers()  # the student edition: gencore's code is shown without the exercises' answers"
 
 
 def student_source(source: str) -> str:
     """A solution cell's source with each top-level function's body replaced by a stub; the
     signature and the docstring stay, and so does everything outside the functions."""
-    tree = ast.parse(source)
-    lines = source.splitlines()
-    functions = [n for n in tree.body if isinstance(n, ast.FunctionDef)]
-    for node in sorted(functions, key=lambda n: n.lineno, reverse=True):  # bottom-up keeps line numbers valid
-        first = node.body[0]
-        has_docstring = isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str)
-        keep = first.end_lineno if has_docstring else first.lineno - 1  # 1-based last line kept
-        lines[keep:node.end_lineno] = [" " * first.col_offset + STUB]
-    return "\n".join(lines) + ("\n" if source.endswith("\n") else "")
+    return replace_bodies(source, STUB)
+
+
+def hide_answers_in_setup(notebook: Any) -> None:
+    """Make a notebook the student edition: its first cell that imports the course also calls
+    ``course.hide_answers()``, so gencore's code shown further down leaves out the answers."""
+    for cell in notebook.cells:
+        if cell.cell_type == "code" and IMPORT_COURSE in cell.source.splitlines():
+            lines = cell.source.splitlines()
+            lines.insert(lines.index(IMPORT_COURSE) + 1, HIDE_ANSWERS)
+            cell.source = "\n".join(lines)
+            return
+    raise GencoreError(f"no cell imports the course ({IMPORT_COURSE!r}): the student edition cannot hide the answers.")
 
 
 def write_student_copies(out_dir: str | Path, notebooks_dir: str | Path = NOTEBOOKS) -> list[Path]:
@@ -36,10 +44,12 @@ def write_student_copies(out_dir: str | Path, notebooks_dir: str | Path = NOTEBO
     written = []
     for path in sorted(Path(notebooks_dir).glob("[0-9][0-9]_*.ipynb")):
         notebook = nbformat.read(path, as_version=4)
-        for cell in notebook.cells:
-            if "solution" in cell.get("metadata", {}).get("tags", []):
-                cell.source = student_source(cell.source)
-                cell.metadata["tags"] = [t for t in cell.metadata["tags"] if t != "solution"] + ["exercise"]
+        solutions = [cell for cell in notebook.cells if "solution" in cell.get("metadata", {}).get("tags", [])]
+        for cell in solutions:
+            cell.source = student_source(cell.source)
+            cell.metadata["tags"] = [t for t in cell.metadata["tags"] if t != "solution"] + ["exercise"]
+        if solutions:
+            hide_answers_in_setup(notebook)
         nbformat.write(notebook, out / path.name)
         written.append(out / path.name)
     return written

@@ -34,6 +34,15 @@ def vae_loss(recon: torch.Tensor, x: torch.Tensor, mean: torch.Tensor, log_var: 
     return VAELoss(mse + kl_value, mse, kl_value)
 
 
+def gaussian_nll(x: torch.Tensor, mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
+    """-log N(x; mean, exp(log_var)), summed over pixels and batch like the seed's squared error:
+    0.5 * sum(log(2 pi) + log_var + (x - mean)^2 / exp(log_var)). ``log_var`` broadcasts: one number
+    (a global decoder variance) or one per pixel. At variance 1/2 it is the summed squared error
+    plus n/2 log(pi): the seed's loss is this likelihood with the variance fixed at 1/2."""
+    log_var = torch.as_tensor(log_var, dtype=x.dtype, device=x.device).expand_as(x)
+    return 0.5 * torch.sum(math.log(2 * math.pi) + log_var + (x - mean).pow(2) / log_var.exp())
+
+
 class DiscriminatorLoss(NamedTuple):
     loss: torch.Tensor  # L_D = BCE(D(x), 1) + BCE(D(G(z)), 0), each a batch mean
     jsd: torch.Tensor  # Jensen-Shannon estimate log 2 - L_D / 2, in nats

@@ -1,0 +1,140 @@
+"""The course as graded work: an nbgrader course directory written from the course notebooks.
+
+The notebooks stay the only source. Their ``solution`` cells become nbgrader's solution cells,
+each function's body between ``### BEGIN SOLUTION`` and ``### END SOLUTION``; the cell that
+checks an exercise becomes an autograded test cell worth the exercise's points (EXERCISES), with
+its hidden cases between ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS`` where the
+answer is deterministic. Every assignment is the student edition (shown source without the answers), and under nbgrader
+an unanswered exercise fails its check (exercises.grading). Release, collect and grade with
+nbgrader's own commands (docs/instructors.md).
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import re
+from pathlib import Path
+from typing import Any
+
+from gencore.course.exercises import EXERCISES
+from gencore.course.student import STUB, hide_answers_in_setup
+from gencore.engine.errors import GencoreError
+from gencore.engine.paths import NOTEBOOKS
+
+SCHEMA_VERSION = 3  # nbgrader's cell metadata schema (nbgrader 0.9)
+CELL_TIMEOUT = 1800  # seconds per cell under nbgrader (its default, 30 s, is shorter than one training epoch on a CPU)
+CHECK_CALL = re.compile(r"""\bcheck\(\s*["']([a-z_]+)["']""")
+
+
+def marked_solution(source: str) -> str:
+    """A solution cell's source with each top-level function's body between nbgrader's
+    solution markers (the signature and the docstring stay visible in the release)."""
+    tree = ast.parse(source)
+    lines = source.splitlines()
+    functions = [n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    if not functions:
+        raise GencoreError("a solution cell defines no function: nbgrader would have nothing to hide in it.")
+    for node in sorted(functions, key=lambda n: n.lineno, reverse=True):  # bottom-up keeps line numbers valid
+        first = node.body[0]
+        has_docstring = isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str)
+        start = first.end_lineno if has_docstring else first.lineno - 1  # 0-based index of the body's first line
+        indent = " " * first.col_offset  # the body's own indentation
+        assert start is not None and node.end_lineno is not None
+        lines[node.end_lineno:node.end_lineno] = [f"{indent}### END SOLUTION"]
+        lines[start:start] = [f"{indent}### BEGIN SOLUTION"]
+    return "\n".join(lines) + ("\n" if source.endswith("\n") else "")
+
+
+def _set_parameters(cell: Any, values: dict[str, Any]) -> None:
+    """Give the parameters cell's annotated assignments new values (a name it lacks is an error)."""
+    tree = ast.parse(cell.source)
+    found = {node.target.id: node for node in tree.body if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)}
+    unknown = sorted(set(values) - set(found))
+    if unknown:
+        raise GencoreError(f"the notebook has no parameter {', '.join(unknown)}: choose among {', '.join(found)}.")
+    lines = cell.source.splitlines()
+    for name, value in values.items():
+        node = found[name].value
+        assert node is not None and node.end_col_offset is not None
+        line = lines[node.lineno - 1]
+        lines[node.lineno - 1] = line[:node.col_offset] + repr(value) + line[node.end_col_offset:]
+    cell.source = "\n".join(lines)
+
+
+def _metadata(grade_id: str, solution: bool, grade: bool, points: int | None = None) -> dict[str, Any]:
+    data: dict[str, Any] = {"grade": grade, "grade_id": grade_id, "locked": not solution, "schema_version": SCHEMA_VERSION,
+                            "solution": solution, "task": False}
+    if points is not None:
+        data["points"] = points
+    return data
+
+
+def nbgrader_notebook(notebook: Any, parameters: dict[str, Any] | None = None) -> tuple[Any, dict[str, int]]:
+    """The nbgrader source version of a course notebook, and the points of each graded cell by its id."""
+    notebook = copy.deepcopy(notebook)
+    if parameters:
+        cell = next((c for c in notebook.cells if "parameters" in c.metadata.get("tags", [])), None)
+        if cell is None:
+            raise GencoreError("the notebook has no parameters cell to set.")
+        _set_parameters(cell, parameters)
+    points: dict[str, int] = {}
+    for cell in notebook.cells:
+        tags = cell.metadata.get("tags", [])
+        if "solution" in tags:
+            name = next(n.name for n in ast.parse(cell.source).body if isinstance(n, ast.FunctionDef))
+            cell.source = marked_solution(cell.source)
+            cell.metadata["nbgrader"] = _metadata(f"answer_{name}", solution=True, grade=False)
+        elif cell.cell_type == "code" and (match := CHECK_CALL.search(cell.source)) and match.group(1) in EXERCISES:
+            exercise = EXERCISES[match.group(1)]
+            if exercise.hidden is not None:
+                cell.source = (cell.source.rstrip("\n") + "\n### BEGIN HIDDEN TESTS\n"
+                               f"check({exercise.name!r}, {exercise.name}, hidden=True)\n### END HIDDEN TESTS")
+            grade_id = f"check_{exercise.name}"
+            cell.metadata["nbgrader"] = _metadata(grade_id, solution=False, grade=True, points=exercise.points)
+            points[grade_id] = exercise.points
+    if points:
+        hide_answers_in_setup(notebook)
+    return notebook, points
+
+
+def nbgrader_config(timeout: int) -> str:
+    return f'''# nbgrader's settings for the gencore course, written by `python -m gencore course --nbgrader`.
+# Edit freely: the command keeps this file when it exists. docs/instructors.md says how to use it.
+c = get_config()  # noqa: F821 - nbgrader defines it
+c.CourseDirectory.course_id = "gencore"
+# Seconds per cell: a training cell runs for minutes on a CPU (nbgrader's default is 30 s).
+c.Execute.timeout = {timeout}
+# The release's stub is the one gencore's student copies use: the checks then say "not implemented".
+c.ClearSolutions.code_stub = {{"python": {STUB!r}}}
+'''
+
+
+def write_nbgrader_course(course_dir: str | Path, notebooks_dir: str | Path = NOTEBOOKS,
+                          parameters: dict[str, Any] | None = None, timeout: int = CELL_TIMEOUT) -> dict[str, dict[str, int]]:
+    """An nbgrader course directory: nbgrader_config.py (kept when it exists) and
+    source/<assignment>/<assignment>.ipynb for every course notebook with graded cells, its
+    parameters set from ``parameters`` where it has them. Returns each assignment's points by cell."""
+    import nbformat
+
+    root = Path(course_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    config = root / "nbgrader_config.py"
+    if not config.exists():
+        config.write_text(nbgrader_config(timeout))
+    assignments: dict[str, dict[str, int]] = {}
+    for path in sorted(Path(notebooks_dir).glob("[0-9][0-9]_*.ipynb")):
+        notebook = nbformat.read(path, as_version=4)
+        names = {n.target.id for c in notebook.cells if "parameters" in c.metadata.get("tags", [])
+                 for n in ast.parse(c.source).body if isinstance(n, ast.AnnAssign) and isinstance(n.target, ast.Name)}
+        graded, points = nbgrader_notebook(notebook, {k: v for k, v in (parameters or {}).items() if k in names})
+        if not points:
+            continue  # nothing to grade (00, the map)
+        folder = root / "source" / path.stem
+        folder.mkdir(parents=True, exist_ok=True)
+        nbformat.write(graded, folder / path.name)
+        assignments[path.stem] = points
+    return assignments
+
+
+__all__ = ["write_nbgrader_course", "nbgrader_notebook", "marked_solution", "nbgrader_config", "CELL_TIMEOUT"]
