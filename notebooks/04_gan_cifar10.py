@@ -173,11 +173,12 @@ nyquist_share = check("nyquist_share", nyquist_share)
 
 # %%
 side = real_images.shape[-1]
-for name, images in (("real test images", real_images), (f"generated ({course.label(run)})", generated),
+print(f"The share of the power at the Nyquist frequency (generated: {course.label(run)})")
+for name, images in (("real test images", real_images), ("generated", generated),
                      ("white noise", torch.rand(500, 3, side, side))):
     share = nyquist_share(to_float(images, "unit") if images.dtype == torch.uint8 else images)
-    print(f"{name:>52}: {100 * share:5.2f}% of the power at the Nyquist frequency")
-print(f"{'(white noise, in theory)':>52}: {100 * (2 * side - 1) / (side * side - 1):5.2f}%")
+    print(f"{name:>26}: {100 * share:5.2f}%")
+print(f"{'white noise, in theory':>26}: {100 * (2 * side - 1) / (side * side - 1):5.2f}%")
 
 # %% [markdown]
 # **Reading it.** White noise sets the scale, and real photographs sit far below it: they hold almost no power at
