@@ -47,8 +47,9 @@
 #   *Run → Run All Cells*.
 # * The first code cell holds every setting. Change them there, or use the panel at the end of each notebook to
 #   retrain with another latent size or number of epochs without editing code.
-# * `use_reference = True` loads a model shipped with the kit instead of training: every figure within a minute on
-#   a laptop, labelled as the shipped reference.
+# * With the default settings every notebook runs in a few minutes: on a machine without a GPU the long training
+#   comes from a model shipped with the kit (labelled as the shipped reference), and you train the same model
+#   yourself for a couple of minutes (`own_minutes`). `use_reference = False` trains the full run; `True` only loads.
 # * Finished runs are kept under `runs/` and loaded, never trained twice. Interrupting the kernel stops training
 #   cleanly after the current step, with everything saved.
 # * Instructors: `papermill 03_gan_mnist.ipynb out.ipynb -p epochs 1 -p data_root ../shared/data` runs a notebook
@@ -109,7 +110,7 @@ for name, split in test_splits.items():
 # the seed study's 20 and 100 epochs. On a laptop CPU the GANs take minutes per epoch and the VAE seconds; a GPU is
 # tens of times faster. If the numbers are large for the time you have:
 #
-# * `use_reference = True` shows every figure of a notebook from the shipped model, in a minute;
+# * the default (`use_reference = None`) shows every figure from the shipped model on a CPU, in a few minutes;
 # * `subset = 4096` and `epochs = 3` give a first look at your own training in a few minutes;
 # * `time_budget` (minutes) stops training cleanly, saved, when the time is spent;
 # * on the command line, `--preset cpu-fast` reaches readable digits in about 5 CPU minutes (docs/speed.md).

@@ -28,9 +28,11 @@
 # 4. train with your own losses, then the full model (or load the shipped one), and read its curves,
 # 5. measure mode collapse, and see what the seed study found.
 #
-# **Time.** One epoch of the full MNIST takes 2 to 7 minutes on a 2-core laptop CPU, so the default 20 epochs
-# take an hour or more: set `epochs = 1` for a first run, or `use_reference = True` to load the shipped model
-# (every figure within a minute). A GPU trains 20 epochs in a few minutes.
+# **Time.** With the default parameters the whole notebook runs in a few minutes on a laptop CPU: without a GPU,
+# the full training it describes comes from the shipped reference (every figure says so), and you train the same
+# model yourself for `own_minutes` at the cpu-fast settings; on a GPU it trains the full run.
+# `use_reference = False` trains the full run anywhere: one epoch of the full MNIST takes 2 to 7 minutes on a
+# 2-core laptop CPU, so the default 20 epochs take an hour or more.
 
 # %% tags=["parameters"]
 from typing import Optional
@@ -48,7 +50,8 @@ width: int = 64  # DCGAN's base channel count: the generator has 256, 128, 64 ch
 precision: str = "fp32"  # fp32, bf16, or auto: bf16 only where the hardware has it and a probe measures it faster
 time_budget: Optional[float] = None  # minutes; training stops cleanly, saved, when they are spent
 runs_dir: str = "runs"  # finished runs are kept here and loaded, never trained twice
-use_reference: bool = False  # True: load the shipped reference model instead of training
+use_reference: Optional[bool] = None  # None: the shipped reference without a GPU, training on one; True or False to choose
+own_minutes: float = 2.0  # beside the shipped reference: minutes of your own training at the cpu-fast settings (0: none)
 exercise_epochs: int = 1  # epochs of the small run that trains with your own losses
 exercise_subset: int = 4096  # training images of that run
 measure: bool = True  # measure sample quality (fd) with the shipped classifier
@@ -222,6 +225,14 @@ course.real_images(train_data)
 
 # %%
 run = course.train_or_reference(config, runs_dir, use_reference)
+
+# %% [markdown]
+# **Your own run, in minutes.** When the run above is the shipped reference (the default on a machine without a
+# GPU), this trains the same model yourself for `own_minutes` at the cpu-fast settings (narrower networks, faster
+# learning rates): its loss curves, and its samples at the end. Each Run All continues it for as long again.
+
+# %%
+course.short_run(config, runs_dir, own_minutes, run)
 
 # %% [markdown]
 # ### Loss curves

@@ -44,6 +44,7 @@ def _parameters(notebook: nbformat.NotebookNode) -> dict[str, tuple[str, str]]:
 def _small_parameters(path: Path, root: Path, out: Path) -> dict:
     """Small values for every parameter the notebook has: about one epoch of 1,000 images."""
     wanted = {"epochs": 1, "subset": 1000, "data_root": str(root), "runs_dir": str(out / "runs"), "eval_samples": 500,
+              "use_reference": False, "own_minutes": 0.05,  # train here; beside a reference, a 3-second run of one's own
               "exercise_subset": 512, "neighbour_pool": 1000, "estimate_steps": 1, "critic_steps": 20}
     names = _parameters(nbformat.read(path, as_version=4))
     return {k: v for k, v in wanted.items() if k in names}

@@ -103,3 +103,25 @@ def test_evaluate_with_an_empty_cache_uses_the_shipped_classifier_within_a_minut
     assert quality["fd"] > 0 and quality["n"] == 10_000 and quality["classifier"].startswith(f"shipped {dataset} classifier")
     assert seconds < 60, f"{seconds:.0f} s"
     assert not (tmp_path / "empty-cache" / "gencore" / "classifiers").exists()  # nothing was trained or cached
+
+
+def test_by_default_a_cpu_loads_the_reference_and_trains_a_short_run_of_its_own(
+        fixture_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gencore import course
+    from gencore.course import reference_runs
+
+    config = TrainConfig(model="gan", dataset="mnist", latent_dim=64, epochs=20, subset=256, data_root=str(fixture_root),
+                         device="cpu")
+    run = course.train_or_reference(config, tmp_path, use_reference=None)  # None: decided by the machine
+    assert isinstance(run, course.ReferenceRun)
+    assert "No GPU here" in capsys.readouterr().out and not (tmp_path / "runs").exists()
+    figure = course.short_run(config, tmp_path, 0.02, run)  # about a second of the cpu-fast settings
+    (folder,) = [p for p in tmp_path.iterdir() if p.is_dir()]
+    info = json.loads((folder / "run.json").read_text())
+    assert info["status"] == "time budget" and info["global_step"] > 0 and figure is not None
+    assert "Your own run" in figure.get_suptitle() and "cpu-fast" in figure.get_suptitle()
+    assert course.short_run(config, tmp_path, 0, run) is None and "own_minutes is 0" in capsys.readouterr().out
+    monkeypatch.setattr(reference_runs, "accelerated", lambda config: True)  # a GPU: the full run trains
+    trained = course.train_or_reference(TrainConfig(**{**config.to_dict(), "epochs": 1, "width": 8}), tmp_path, None)
+    assert not isinstance(trained, course.ReferenceRun) and trained.epoch == 1
+    assert course.short_run(config, tmp_path, 1.0, trained) is None

@@ -47,8 +47,9 @@ def _small_trainer(config: TrainConfig, overrides: Mapping[str, Callable[..., An
     return trainer
 
 
-def own_run_figures(trainer: Trainer | None) -> Any:
-    """The learner's small run: its loss curves and its samples, side by side (None: no run)."""
+def own_run_figures(trainer: Trainer | None, heading: str | None = None) -> Any:
+    """The learner's small run: its loss curves and its samples, side by side, under ``heading``
+    (by default, the step count of a run with the learner's functions). None: no run."""
     if trainer is None:
         return None
     from matplotlib.figure import Figure
@@ -69,6 +70,6 @@ def own_run_figures(trainer: Trainer | None) -> Any:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     show_grid(axes[-1], trainer.generate(figure_latents(trainer.config)[:36]).cpu(), "samples", nrow=6)
-    figure_.suptitle(f"Your functions, training: {trainer.global_step} steps of {trainer.config.batch_size} images "
-                     f"at lr {trainer.config.lr:g}; losses every {trainer.log_every} steps, samples at the end")
+    figure_.suptitle(heading or f"Your functions, training: {trainer.global_step} steps of {trainer.config.batch_size} "
+                              f"images at lr {trainer.config.lr:g}; losses every {trainer.log_every} steps, samples at the end")
     return figure_

@@ -12,10 +12,13 @@ from torch import nn
 
 from gencore.engine.config import TrainConfig
 from gencore.engine.data import load_dataset
+from gencore.engine.runtime import resolve_device
 from gencore.engine.sampling import generate
 from gencore.quality.reference import load_reference
 from gencore.runs.figures import FIGURE_SAMPLES
 from gencore.runs.start import train_or_load
+
+SHORT_RUN_EPOCHS = 1000  # more than any time budget reaches: the budget ends a short run
 
 
 @dataclasses.dataclass
@@ -49,8 +52,21 @@ def reference_run(model: str, dataset: str, data_root: str | None = None) -> Ref
                         label=f"shipped reference ref:{reference.name}")
 
 
-def train_or_reference(config: TrainConfig, runs_dir: str | Path, use_reference: bool) -> Any:
-    """The learner's run (train-or-load: nothing trains twice), or the shipped reference model."""
+def accelerated(config: TrainConfig) -> bool:
+    """Whether the configuration's device is a GPU (CUDA or Apple's MPS), where the full runs take minutes."""
+    return resolve_device(config.device).type in ("cuda", "mps")
+
+
+def train_or_reference(config: TrainConfig, runs_dir: str | Path, use_reference: bool | None) -> Any:
+    """The learner's run (train-or-load: nothing trains twice), or the shipped reference model.
+    ``use_reference=None`` chooses by the machine: the reference without a GPU (the full run takes
+    tens of minutes to hours on a CPU), training on a GPU."""
+    if use_reference is None:
+        use_reference = not accelerated(config)
+        if use_reference:
+            print(f"No GPU here: training {config.epochs} epochs of the full {config.dataset} would take tens of minutes "
+                  "or more on this CPU, so the shipped reference is loaded instead (use_reference = False trains it; "
+                  "the short run below and the panel at the end train your own).")
     if use_reference:
         run = reference_run(config.model, config.dataset, config.data_root)
         entry = run.entry
@@ -59,3 +75,25 @@ def train_or_reference(config: TrainConfig, runs_dir: str | Path, use_reference:
               f"measured fd {entry['fd']:.2f}, {entry['classes_covered']} classes. Nothing was trained.")
         return run
     return train_or_load(config, runs_dir)
+
+
+def short_run(config: TrainConfig, runs_dir: str | Path, minutes: float, run: Any) -> Any:
+    """The learner's own run in minutes, when ``run`` is the shipped reference: the cpu-fast preset's
+    settings (narrower networks, faster learning rates; gencore.engine.presets) for ``minutes`` of
+    training, train-or-load (a later Run All continues it for as long again). Returns its figure
+    (losses and samples), or None, saying why, when there is nothing to train."""
+    from gencore.course.own_code import own_run_figures
+    from gencore.engine.presets import preset_settings
+
+    if not isinstance(run, ReferenceRun):
+        print("You trained the full run above: no short run is needed.")
+        return None
+    if minutes <= 0:
+        print("own_minutes is 0: no short run of your own.")
+        return None
+    settings = {**preset_settings("cpu-fast", config.model, config.dataset), "time_budget": minutes}
+    quick = dataclasses.replace(config, epochs=max(config.epochs, SHORT_RUN_EPOCHS), eval_every=0, **settings)
+    trainer = train_or_load(quick, runs_dir, progress=False)
+    images = trainer.global_step * quick.batch_size
+    return own_run_figures(trainer, f"Your own run: {images:,} images in {trainer.seconds / 60:.1f} min at the cpu-fast "
+                                    f"settings (width {quick.width}, lr {quick.lr:g}); samples at the end")
