@@ -64,7 +64,7 @@ def test_every_exercise_is_an_autograded_cell_worth_its_points(stem: str) -> Non
         assert test.metadata["nbgrader"]["grade"] and test.metadata["nbgrader"]["locked"]
         assert ("### BEGIN HIDDEN TESTS" in test.source) == (EXERCISES[name].hidden is not None)
     parameters = next(c for c in notebook.cells if "parameters" in c.metadata.get("tags", []))
-    assert "use_reference: bool = True" in parameters.source
+    assert "use_reference: Optional[bool] = True" in parameters.source
     assert any("course.hide_answers()" in c.source for c in notebook.cells)  # the student edition
 
 
@@ -90,7 +90,7 @@ def test_nbgrader_releases_and_autogrades_the_course(tmp_path: Path, fixture_roo
         [sys.executable, "-m", "gencore", "course", "--nbgrader", str(course), "--timeout", "600",
          "--param", "use_reference=true", "--param", f"data_root={json.dumps(str(fixture_root))}",
          "--param", "subset=1000", "--param", "eval_samples=500", "--param", "exercise_subset=512",
-         "--param", "critic_steps=20"], capture_output=True, text=True, timeout=300)
+         "--param", "critic_steps=20", "--param", "own_minutes=0"], capture_output=True, text=True, timeout=300)
     assert written.returncode == 0, written.stderr[-2000:]
     assert f"source/{ASSIGNMENT}: 2 graded cells, 6 points" in written.stdout
     assert "c.Execute.timeout = 600" in (course / "nbgrader_config.py").read_text()

@@ -64,9 +64,9 @@ def train_or_reference(config: TrainConfig, runs_dir: str | Path, use_reference:
     if use_reference is None:
         use_reference = not accelerated(config)
         if use_reference:
-            print(f"No GPU here: training {config.epochs} epochs of the full {config.dataset} would take tens of minutes "
-                  "or more on this CPU, so the shipped reference is loaded instead (use_reference = False trains it; "
-                  "the short run below and the panel at the end train your own).")
+            print(f"No GPU here: the {config.epochs}-epoch run this notebook describes is long on a CPU (its Time paragraph "
+                  "says how long), so the shipped reference is loaded instead (use_reference = False trains it; the short "
+                  "run below and the panel at the end train your own).")
     if use_reference:
         run = reference_run(config.model, config.dataset, config.data_root)
         entry = run.entry
