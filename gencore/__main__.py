@@ -160,6 +160,18 @@ def build_parser() -> argparse.ArgumentParser:
                         help="with --nbgrader: seconds each cell may run under nbgrader (default 1800)")
     course.add_argument("--notebooks", default=None, help="the course notebooks' folder (default: the kit's notebooks/)")
 
+    book = commands.add_parser("book", help="build the course as a static site (a book) from the executed notebooks",
+                               description="Run every course notebook on the shipped models (use_reference, no own run) "
+                                           "and build a static site with Sphinx and MyST-NB into OUT_DIR/html: the course "
+                                           "map as its front page, the notebooks in reading order, every figure, the "
+                                           "mathematics typeset offline. --student builds the student edition (stubs, "
+                                           "gencore's code without the answers).")
+    book.add_argument("out_dir", metavar="OUT_DIR", help="folder for the build (OUT_DIR/html is the site)")
+    book.add_argument("--student", action="store_true", help="the student edition: no solutions anywhere")
+    book.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                      help="set a notebook parameter where a notebook has it (repeatable), e.g. data_root=../shared/data")
+    book.add_argument("--notebooks", default=None, help="the course notebooks' folder (default: the kit's notebooks/)")
+
     reference = commands.add_parser("reference", help="list the shipped reference models and classifiers",
                                     description="The trained models shipped in the package (sample one with "
                                                 "'sample ref:NAME'), with their settings and measured quality, and the "
@@ -296,6 +308,17 @@ def _nbgrader_course(args: argparse.Namespace, source: Path) -> int:
     return 0
 
 
+def _book(args: argparse.Namespace) -> int:
+    from gencore.course.book import build_book
+    from gencore.engine.paths import NOTEBOOKS
+    from gencore.studies.sweep import parse_parameters
+
+    front = build_book(args.out_dir, args.student, Path(args.notebooks) if args.notebooks else NOTEBOOKS,
+                       parse_parameters(args.param))
+    print(f"the {'student' if args.student else 'instructor'} edition: open {front}")
+    return 0
+
+
 def _reference(args: argparse.Namespace) -> int:
     from gencore.quality.reference import describe_references
 
@@ -373,7 +396,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return {"train": _train, "sample": _sample, "bench": _bench, "evaluate": _evaluate,
                 "classifier": _classifier, "sweep": _sweep, "reference": _reference, "study": _study,
-                "course": _course}[args.command](args)
+                "course": _course, "book": _book}[args.command](args)
     except GencoreError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -49,7 +49,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory, fixture_root: Path):  # noqa: 
     data = real_data_root() or fixture_root
     notebook = parameterize_notebook(load_notebook_node(str(REPO / "notebooks" / "01_vae_mnist.ipynb")), {
         "epochs": 1, "subset": 512, "data_root": str(data), "runs_dir": str(root / "runs"), "eval_samples": 300,
-        "exercise_subset": 256})
+        "exercise_subset": 256, "use_reference": False, "own_minutes": 0})  # Run All trains the run the panel then shows
     nbformat.write(notebook, root / "course.ipynb")
     port = _free_port()
     outside = tmp_path_factory.mktemp("lab-state")

@@ -163,9 +163,9 @@ def test_each_notebook_shows_the_code_that_trains_and_its_quality_numbers(execut
     text = _text(executed[stem])
     assert "fd " in text and "classes_covered" in text and "confidence" in text
     assert ("bits/dim" in text) == stem.split("_")[1].startswith("vae")
-    if stem in EXERCISES:  # the MNIST notebooks show the step, gencore's own source, and check the exercises
+    assert text.count(": all cases pass.") == EXERCISES.get(stem, 0)  # every exercise checked, and passed
+    if "mnist" in stem:  # the MNIST notebooks show the step, and train with the learner's functions
         assert "_step (gencore/engine/families/" in text
-        assert text.count(": all cases pass.") == EXERCISES[stem]
         assert "give the same numbers" in text  # the learner's functions trained like gencore's
 
 

@@ -8,6 +8,7 @@ cell reads ``course.show(...)``, ``course.figure(run, "samples")``.
 - own_code: train with the learner's own functions
 - study_view: the shipped study for one pair
 - student: copies of the notebooks, as they ship or for students
+- grading: the nbgrader course directory; book: the course as a static site
 - exercises, lessons, explore, widgets: the checks, the lessons' measurements, latent-space
   walks, and the training panel and results browser
 """
