@@ -22,6 +22,7 @@ from typing import Any
 from gencore.course.student import write_student_copies
 from gencore.engine.errors import GencoreError
 from gencore.engine.paths import NOTEBOOKS
+from gencore.studies.sweep import notebook_parameter_names
 
 FRONT_PAGE = "00_start_here"
 BOOK_PARAMETERS = {"use_reference": True, "own_minutes": 0}  # every figure from the shipped models, in minutes
@@ -55,16 +56,6 @@ html_title = "gencore course ({edition} edition)"
 html_theme = "alabaster"
 html_theme_options = {{"page_width": "1200px", "sidebar_width": "260px"}}
 '''
-
-
-def _parameters(path: Path) -> set[str]:
-    import ast
-
-    import nbformat
-
-    notebook = nbformat.read(path, as_version=4)
-    return {n.target.id for c in notebook.cells if "parameters" in c.metadata.get("tags", [])
-            for n in ast.parse(c.source).body if isinstance(n, ast.AnnAssign) and isinstance(n.target, ast.Name)}
 
 
 def _prepare(path: Path, chapters: list[str]) -> None:
@@ -107,7 +98,7 @@ def build_book(out_dir: str | Path, student: bool = False, notebooks_dir: str | 
     for path in notebooks:
         target = source / path.name
         wanted = {**BOOK_PARAMETERS, **(parameters or {})}
-        declared = _parameters(path)
+        declared = notebook_parameter_names(path)
         log(f"running {path.name} ...")
         papermill.execute_notebook(str(path), str(target), cwd=str(source), progress_bar=False, kernel_name="python3",
                                    parameters={k: v for k, v in wanted.items() if k in declared})
