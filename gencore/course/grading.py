@@ -18,9 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from gencore.course.exercises import EXERCISES
+from gencore.course.source import function_bodies
 from gencore.course.student import STUB, hide_answers_in_setup
 from gencore.engine.errors import GencoreError
 from gencore.engine.paths import NOTEBOOKS
+from gencore.studies.sweep import notebook_parameter_names
 
 SCHEMA_VERSION = 3  # nbgrader's cell metadata schema (nbgrader 0.9)
 CELL_TIMEOUT = 1800  # seconds per cell under nbgrader (its default, 30 s, is shorter than one training epoch on a CPU)
@@ -30,19 +32,13 @@ CHECK_CALL = re.compile(r"""\bcheck\(\s*["']([a-z_]+)["']""")
 def marked_solution(source: str) -> str:
     """A solution cell's source with each top-level function's body between nbgrader's
     solution markers (the signature and the docstring stay visible in the release)."""
-    tree = ast.parse(source)
-    lines = source.splitlines()
-    functions = [n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
-    if not functions:
+    bodies = function_bodies(source)
+    if not bodies:
         raise GencoreError("a solution cell defines no function: nbgrader would have nothing to hide in it.")
-    for node in sorted(functions, key=lambda n: n.lineno, reverse=True):  # bottom-up keeps line numbers valid
-        first = node.body[0]
-        has_docstring = isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str)
-        start = first.end_lineno if has_docstring else first.lineno - 1  # 0-based index of the body's first line
-        indent = " " * first.col_offset  # the body's own indentation
-        assert start is not None and node.end_lineno is not None
-        lines[node.end_lineno:node.end_lineno] = [f"{indent}### END SOLUTION"]
-        lines[start:start] = [f"{indent}### BEGIN SOLUTION"]
+    lines = source.splitlines()
+    for start, end, indent in bodies:
+        lines[end:end] = [" " * indent + "### END SOLUTION"]
+        lines[start:start] = [" " * indent + "### BEGIN SOLUTION"]
     return "\n".join(lines) + ("\n" if source.endswith("\n") else "")
 
 
@@ -125,8 +121,7 @@ def write_nbgrader_course(course_dir: str | Path, notebooks_dir: str | Path = NO
     assignments: dict[str, dict[str, int]] = {}
     for path in sorted(Path(notebooks_dir).glob("[0-9][0-9]_*.ipynb")):
         notebook = nbformat.read(path, as_version=4)
-        names = {n.target.id for c in notebook.cells if "parameters" in c.metadata.get("tags", [])
-                 for n in ast.parse(c.source).body if isinstance(n, ast.AnnAssign) and isinstance(n.target, ast.Name)}
+        names = notebook_parameter_names(path)
         graded, points = nbgrader_notebook(notebook, {k: v for k, v in (parameters or {}).items() if k in names})
         if not points:
             continue  # nothing to grade (00, the map)

@@ -33,21 +33,31 @@ def show_answers() -> None:
     _hidden_names.clear()
 
 
-def replace_bodies(source: str, replacement: str, names: Collection[str] | None = None, nested: bool = False) -> str:
-    """``source`` with the body of each function (only those in ``names``, when given; at any depth,
-    methods included, when ``nested``) replaced by ``replacement``; signatures, decorators and
-    docstrings stay, and so does everything else."""
+def function_bodies(source: str, names: Collection[str] | None = None, nested: bool = False) -> list[tuple[int, int, int]]:
+    """Where each function's body is in ``source`` (only those in ``names``, when given; at any
+    depth, methods included, when ``nested``): (first line after the docstring, line after the
+    body, both 0-based; the body's indentation), last function first, so that editing one keeps
+    the line numbers of those above valid."""
     tree = ast.parse(source)
-    lines = source.splitlines()
     nodes = ast.walk(tree) if nested else iter(tree.body)
     functions = [n for n in nodes if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
                  and (names is None or n.name in names)]
-    for node in sorted(functions, key=lambda n: n.lineno, reverse=True):  # bottom-up keeps line numbers valid
+    bodies = []
+    for node in sorted(functions, key=lambda n: n.lineno, reverse=True):
         first = node.body[0]
         has_docstring = isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str)
-        keep = first.end_lineno if has_docstring else first.lineno - 1  # 1-based last line kept
-        assert node.end_lineno is not None and keep is not None
-        lines[keep:node.end_lineno] = [" " * first.col_offset + replacement]
+        start = first.end_lineno if has_docstring else first.lineno - 1
+        assert start is not None and node.end_lineno is not None
+        bodies.append((start, node.end_lineno, first.col_offset))
+    return bodies
+
+
+def replace_bodies(source: str, replacement: str, names: Collection[str] | None = None, nested: bool = False) -> str:
+    """``source`` with the body of each function (as function_bodies finds them) replaced by
+    ``replacement``; signatures, decorators and docstrings stay, and so does everything else."""
+    lines = source.splitlines()
+    for start, end, indent in function_bodies(source, names, nested):
+        lines[start:end] = [" " * indent + replacement]
     return "\n".join(lines) + ("\n" if source.endswith("\n") else "")
 
 
