@@ -22,15 +22,10 @@ import torch
 from matplotlib.figure import Figure
 from torch import nn
 
-from gencore.engine.data import to_float
+from gencore.engine.data import as_unit_float, to_float
 from gencore.engine.families.vae import kl_per_dimension
 from gencore.engine.families.wgan_gp import WGAN_GP_FAMILY, critic_update
 from gencore.engine.grids import show_grid
-
-
-def _float_images(images: torch.Tensor) -> torch.Tensor:
-    return to_float(images, "unit") if images.dtype == torch.uint8 else images.float()
-
 
 # ---------------------------------------------------------------------- 05: JSD against W1
 
@@ -121,11 +116,11 @@ def plot_class_shares(shares: Sequence[float], classes: Sequence[str], title: st
 @torch.no_grad()
 def nearest_neighbours(queries: torch.Tensor, pool: torch.Tensor, k: int, chunk: int = 5000) -> torch.Tensor:
     """Indices (Q, k) of each query's k nearest images in ``pool`` by squared pixel distance."""
-    q = _float_images(queries).flatten(1)
+    q = as_unit_float(queries).flatten(1)
     best_d = torch.full((q.shape[0], k), math.inf)
     best_i = torch.zeros(q.shape[0], k, dtype=torch.long)
     for start in range(0, pool.shape[0], chunk):
-        p = _float_images(pool[start:start + chunk]).flatten(1)
+        p = as_unit_float(pool[start:start + chunk]).flatten(1)
         distances = (q * q).sum(1, keepdim=True) + (p * p).sum(1) - 2 * q @ p.T  # (Q, chunk)
         candidates = torch.cat([best_i, torch.arange(start, start + p.shape[0]).expand(q.shape[0], -1)], 1)
         best_d, chosen = torch.cat([best_d, distances], 1).topk(k, dim=1, largest=False)
@@ -138,9 +133,9 @@ def nearest_neighbour_blur(originals: torch.Tensor, reconstructions: torch.Tenso
     """Rows: test images, the VAE's reconstructions, and the mean of each image's k nearest
     training images. Summed MSE is minimised by the conditional mean of the images the code
     could stand for, so a reconstruction looks like an average of similar images: blurred."""
-    originals = _float_images(originals)
+    originals = as_unit_float(originals)
     neighbours = nearest_neighbours(originals, pool, k)
-    averages = torch.stack([_float_images(pool[i]).mean(0) for i in neighbours])
+    averages = torch.stack([as_unit_float(pool[i]).mean(0) for i in neighbours])
     n = originals.shape[0]
     figure = Figure(figsize=(1.1 * n + 0.6, 4.2), layout="constrained")
     show_grid(figure.add_subplot(), torch.cat([originals, reconstructions.cpu().float(), averages]),
@@ -152,7 +147,7 @@ def nearest_neighbour_blur(originals: torch.Tensor, reconstructions: torch.Tenso
 def radial_power(images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean power per spatial frequency (cycles per image), averaged over images, channels and
     directions: (frequencies, power). Detail lives at high frequencies; blur removes it."""
-    x = _float_images(images)
+    x = as_unit_float(images)
     x = x - x.mean(dim=(2, 3), keepdim=True)
     power = torch.fft.fftshift(torch.fft.fft2(x).abs().pow(2), dim=(-2, -1)).mean(dim=(0, 1))  # (H, W)
     h, w = power.shape
@@ -171,7 +166,7 @@ def nyquist_share(images: torch.Tensor) -> float:
     summed) at the Nyquist frequencies, the highest an image can hold: row or column frequency N/2,
     a pattern that repeats every 2 pixels. A checkerboard has all its power there; white noise has
     (H + W - 1) / (H W - 1) of it; a smooth photograph almost none. 0 for images without contrast."""
-    x = _float_images(images)
+    x = as_unit_float(images)
     x = x - x.mean(dim=(2, 3), keepdim=True)
     power = torch.fft.fft2(x).abs().pow(2).sum(dim=(0, 1))  # (H, W), frequency 0 first
     h, w = power.shape
@@ -234,7 +229,7 @@ def spectrum_2d(sets: dict[str, torch.Tensor]) -> Figure:
     figure = Figure(figsize=(3.6 * len(sets), 3.6), layout="constrained")
     axes = figure.subplots(1, len(sets), squeeze=False)[0]
     for ax, (name, images) in zip(axes, sets.items()):
-        x = _float_images(images)
+        x = as_unit_float(images)
         x = x - x.mean(dim=(2, 3), keepdim=True)
         power = torch.fft.fftshift(torch.fft.fft2(x).abs().pow(2), dim=(-2, -1)).mean(dim=(0, 1))
         ax.imshow(power.clamp_min(1e-8).log10().numpy(), cmap="magma")
@@ -251,7 +246,7 @@ def colour_histograms(sets: dict[str, torch.Tensor], bins: int = 32) -> Figure:
     figure = Figure(figsize=(14, 3.2), layout="constrained")
     axes = figure.subplots(1, 4)
     for name, images in sets.items():
-        x = _float_images(images)
+        x = as_unit_float(images)
         for ax, channel, colour in zip(axes[:3], range(3), ("red", "green", "blue")):
             ax.hist(x[:, channel].flatten().numpy(), bins=bins, range=(0, 1), histtype="step", density=True,
                     linewidth=1.5, label=name)
@@ -268,7 +263,7 @@ def colour_histograms(sets: dict[str, torch.Tensor], bins: int = 32) -> Figure:
 
 def zoom(images: torch.Tensor, count: int = 4, scale: int = 6) -> Figure:
     """A few images enlarged pixel for pixel, so that a pixel-level pattern can be seen."""
-    x = _float_images(images[:count])
+    x = as_unit_float(images[:count])
     big = torch.nn.functional.interpolate(x, scale_factor=scale, mode="nearest")
     figure = Figure(figsize=(2.2 * count, 2.6), layout="constrained")
     show_grid(figure.add_subplot(), big, f"{count} samples, each pixel drawn {scale}x{scale}", nrow=count)

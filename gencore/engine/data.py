@@ -346,6 +346,11 @@ def batch_indices(order: torch.Tensor, batch_size: int, start_step: int = 0) -> 
         yield order[step * batch_size : (step + 1) * batch_size]
 
 
+def as_unit_float(images: torch.Tensor) -> torch.Tensor:
+    """Images as floats in [0, 1]: uint8 ones scaled, float ones (already in [0, 1]) as they are."""
+    return to_float(images, "unit") if images.dtype == torch.uint8 else images.float()
+
+
 def to_float(images: torch.Tensor, value_range: str) -> torch.Tensor:
     """uint8 (B, C, H, W) to float32: 'unit' gives [0, 1] (VAE), 'symmetric' [-1, 1] (GANs)."""
     x = images.float()

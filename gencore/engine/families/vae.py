@@ -8,7 +8,7 @@ import torch
 from matplotlib.figure import Figure
 
 from gencore.engine import losses
-from gencore.engine.data import to_float
+from gencore.engine.data import as_unit_float, to_float
 from gencore.engine.errors import GencoreError
 from gencore.engine.families.base import Family, Metrics, Models, Optimizers, Parts, Settings
 from gencore.engine.grids import show_grid
@@ -101,17 +101,13 @@ def kl_per_dimension(vae: VAE, images: torch.Tensor, batch: int = 1000) -> torch
     vae.eval()
     total = None
     for start in range(0, images.shape[0], batch):
-        mean, log_var = vae.encode(_unit_float(images[start:start + batch]))
+        mean, log_var = vae.encode(as_unit_float(images[start:start + batch]))
         kl = -0.5 * (1 + log_var - mean.pow(2) - log_var.exp())  # (B, latent)
         total = kl.sum(0) if total is None else total + kl.sum(0)
     vae.train(was_training)
     if total is None:
         raise GencoreError("kl_per_dimension needs at least one image.")
     return total / images.shape[0]
-
-
-def _unit_float(images: torch.Tensor) -> torch.Tensor:
-    return to_float(images, "unit") if images.dtype == torch.uint8 else images.float()
 
 
 VAE_FAMILY = Family(
