@@ -35,6 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--width", type=str, default=None, help="network width: DCGAN base channels, VAE hidden size / 8 (default 64)")
     train.add_argument("--n-critic", type=str, default=None, help="WGAN-GP critic steps per generator step (default 5)")
     train.add_argument("--gp-weight", type=str, default=None, help="WGAN-GP gradient penalty weight lambda (default 10)")
+    train.add_argument("--decoder-variance", type=str, default=None,
+                       help="VAE decoder variance sigma^2 (default 0.5: the seed's summed squared error; smaller weighs "
+                            "reconstruction more against the KL)")
     train.add_argument("--subset", type=str, default=None, help="train on a seeded, class-balanced sample of N images")
     train.add_argument("--data-root", default=None, help="folder holding the datasets (else $GENCORE_DATA, else a download cache)")
     train.add_argument("--seed", type=str, default="0", help="random seed for weights, noise and data order (default 0)")
@@ -118,6 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
     study.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS, help="models (default all three)")
     study.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=DATASETS, help="datasets (default both)")
     study.add_argument("--epochs", nargs="+", default=["20", "100"], help="epoch counts to report; one run of the longest (default 20 100)")
+    study.add_argument("--seeds", nargs="+", default=["0"],
+                       help="random seeds per cell (default 0); several give each cell's spread, run folders -sN")
     study.add_argument("--gan-width", default="64", help="GAN and WGAN-GP width (default 64, the seed's; less on a CPU, and labelled)")
     study.add_argument("--runs-dir", default="runs/study", help="where the training runs are kept (default runs/study)")
     study.add_argument("--n", default="10000", help="samples per quality measurement (default 10000)")
@@ -138,6 +143,9 @@ def build_parser() -> argparse.ArgumentParser:
     classifier.add_argument("--dataset", required=True, choices=DATASETS)
     classifier.add_argument("--retrain", action="store_true", help="train a new classifier (minutes on a CPU), replacing your cached one")
     classifier.add_argument("--ship", action="store_true", help="maintainers: copy your trained classifier into the package")
+    classifier.add_argument("--floor", action="store_true",
+                            help="maintainers: measure the real-data floor (10,000 held-out real images) with the shipped "
+                                 "classifier and record it in the package")
     classifier.add_argument("--data-root", default=None, help="folder holding the datasets (else $GENCORE_DATA, else the cache)")
     classifier.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps")
 
@@ -228,6 +236,16 @@ def _classifier(args: argparse.Namespace) -> int:
         print(f"{shipped.describe()}; file {shipped.path}")
     except GencoreError as error:  # a damaged file: say so, and still allow retraining
         print(f"shipped classifier: {error}")
+    if args.floor:
+        from gencore.quality.metrics import measure_floor
+        from gencore.quality.reference import record_floor
+
+        floor = measure_floor(args.dataset, args.data_root, classifier="shipped")
+        floor = {"fd": round(floor["fd"], 3), "classes_covered": floor["classes_covered"],
+                 "confidence": round(floor["confidence"], 4), "recognised": round(floor["recognised"], 4),
+                 "n": floor["n"], "what": floor["what"]}
+        record_floor(args.dataset, floor)
+        print(f"floor recorded: {floor}")
     if not (args.retrain or args.ship):
         return 0
     trained = get_classifier(args.dataset, args.data_root, device=args.device, retrain=args.retrain,
@@ -261,7 +279,8 @@ def _study(args: argparse.Namespace) -> int:
     if args.threads is not None:
         torch.set_num_threads(parse_int("threads", args.threads, 1, 1024))
     configs = study_configs(args.models, args.datasets, parse_int("gan_width", args.gan_width, 1, 1024), keep[-1],
-                            args.data_root, args.device, args.precision)
+                            args.data_root, args.device, args.precision,
+                            seeds=[parse_int("seeds", seed, 0, 2**63 - 1) for seed in args.seeds])
     rows = run_study(args.out, args.runs_dir, configs, keep, n_eval=parse_int("n", args.n, 2, 1_000_000))
     print(f"{len(rows)} rows in {args.out}/results.csv")
     return 0
@@ -352,7 +371,7 @@ def _train(args: argparse.Namespace) -> int:
     given = dict(
         batch_size=args.batch_size, lr=args.lr, width=args.width, n_critic=args.n_critic,
         gp_weight=args.gp_weight, subset=args.subset, data_root=args.data_root, time_budget=args.time_budget,
-        precision=args.precision,
+        precision=args.precision, decoder_variance=args.decoder_variance,
     )
     settings = preset_settings(args.preset, args.model, args.dataset) if args.preset else {}
     settings.update({k: v for k, v in given.items() if v is not None})  # explicit flags win

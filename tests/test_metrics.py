@@ -18,6 +18,7 @@ from conftest import REPO, TINY, tiny_recipe
 from gencore.engine.config import TrainConfig
 from gencore.engine.data import load_dataset, to_float
 from gencore.engine.errors import CheckpointError, GencoreError
+from gencore.engine.losses import discretised_gaussian_nll
 from gencore.engine.models import build_models
 from gencore.quality.classifier import (
     classifier_path,
@@ -94,6 +95,16 @@ def test_one_repeated_image_covers_one_class(meter: QualityMeter, data_root: Pat
     assert result["fd"] > meter.measure(real)["fd"]
 
 
+def test_noise_scores_far_from_real_images_on_every_measure(meter: QualityMeter, data_root: Path) -> None:
+    """The classifier alone is fooled by noise (a softmax is confident far from any data); the
+    real images' feature range is not: noise gets no class, no confidence and no recognition."""
+    real = meter.measure(_real_train(data_root))
+    noise = meter.measure(torch.rand((2000, 1, 28, 28), generator=torch.Generator().manual_seed(0)))
+    assert real["classes_covered"] == 10 and real["recognised"] > 0.8 and real["confidence"] > 0.5, real
+    assert noise["fd"] > 50 * real["fd"], (noise["fd"], real["fd"])
+    assert noise["classes_covered"] <= 1 and noise["recognised"] < 0.1 and noise["confidence"] < 0.1, noise
+
+
 def test_the_same_input_gives_the_same_value(meter: QualityMeter, data_root: Path) -> None:
     real = _real_train(data_root, 500)
     assert meter.measure(real) == meter.measure(real.clone())
@@ -144,17 +155,36 @@ def test_quality_is_recorded_in_the_history_without_changing_the_training_number
 # ---------------------------------------------------------------------- the VAE's bound
 
 
-def test_the_vae_bound_is_the_gaussian_likelihood_with_variance_one_half() -> None:
-    torch.manual_seed(0)
-    x, x_hat = torch.rand(784), torch.rand(784)
-    mse = float(((x - x_hat) ** 2).sum())
-    nll = float(-torch.distributions.Normal(x_hat, math.sqrt(0.5)).log_prob(x).sum())
-    bound = vae_bound(mse, 3.0, (1, 28, 28))
-    assert bound["neg_elbo_nats"] == pytest.approx(nll + 3.0, rel=1e-5)
-    assert bound["bits_per_dim"] == pytest.approx((nll + 3.0) / (784 * math.log(2)) + 8, rel=1e-5)
-    fitted_nll = float(-torch.distributions.Normal(x_hat, math.sqrt(mse / 784)).log_prob(x).sum())
-    assert bound["neg_elbo_fitted_sigma_nats"] == pytest.approx(fitted_nll + 3.0, rel=1e-5)
-    assert bound["neg_elbo_fitted_sigma_nats"] < bound["neg_elbo_nats"]  # the best variance can only help
+def _bits(x: torch.Tensor, mean: torch.Tensor, sigma: float) -> float:
+    return float(discretised_gaussian_nll(x, mean, sigma).mean()) / (x[0].numel() * math.log(2))
+
+
+def test_the_discretised_likelihood_is_a_probability_over_the_256_levels() -> None:
+    levels = torch.arange(256, dtype=torch.uint8).view(256, 1)  # every level of one pixel
+    for mean, sigma in ((0.0, 0.05), (0.3, 0.01), (1.0, 0.2), (0.5, 3.0), (0.02, 1e-4)):
+        p = torch.exp(-discretised_gaussian_nll(levels, torch.full((256, 1), mean), sigma))
+        assert float(p.sum()) == pytest.approx(1.0, abs=1e-9), (mean, sigma)
+    far = discretised_gaussian_nll(torch.full((1, 4), 255, dtype=torch.uint8), torch.zeros(1, 4), 0.001)
+    assert torch.isfinite(far).all() and float(far[0]) > 1e5  # 1000 standard deviations away: tiny, not 0
+
+
+def test_a_uniform_model_scores_8_bits_and_a_sharp_model_fewer_than_a_blurred_one(data_root: Path) -> None:
+    x = load_dataset("mnist", "test", str(data_root), subset=200, seed=0).images  # (200, 1, 28, 28) uint8
+    unit = to_float(x, "unit")
+    assert _bits(x, torch.rand(unit.shape), 1e6) == pytest.approx(8.0, abs=1e-6)  # a Gaussian this wide is uniform
+    sharp = (unit + 0.01 * torch.randn(unit.shape, generator=torch.Generator().manual_seed(0))).clamp(0, 1)
+    blurred = _blur(unit, 1.0)
+    fitted = lambda recon: float((recon - unit).pow(2).mean()) ** 0.5  # noqa: E731 - the variance the bound fits
+    sharp_bits, blurred_bits = _bits(x, sharp, fitted(sharp)), _bits(x, blurred, fitted(blurred))
+    assert sharp_bits < blurred_bits - 1 and blurred_bits < 8, (sharp_bits, blurred_bits)
+
+
+def test_the_vae_bound_adds_the_kl_to_the_discrete_likelihood_and_keeps_the_seeds_continuous_one() -> None:
+    numbers = {"test_mse": 20.0, "test_kl": 30.0, "decoder_sigma": 0.16, "test_nll_discrete": 1500.0}
+    bound = vae_bound(numbers, (1, 28, 28))
+    assert bound["bits_per_dim"] == pytest.approx((1500.0 + 30.0) / (784 * math.log(2)))
+    # The seed's loss is the Gaussian likelihood with variance 1/2, continuous: sum of squares + D/2 log(pi).
+    assert bound["neg_elbo_nats"] == pytest.approx(20.0 + 30.0 + 392 * math.log(math.pi))
 
 
 # ---------------------------------------------------------------------- the classifier and its cache

@@ -26,12 +26,14 @@ def kl_divergence(mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
 
 
 def vae_loss(recon: torch.Tensor, x: torch.Tensor, mean: torch.Tensor, log_var: torch.Tensor,
-             kl: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = kl_divergence) -> VAELoss:
+             kl: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = kl_divergence,
+             variance: float = 0.5) -> VAELoss:
     """The seed's VAE loss: squared error summed over pixels and batch, plus the KL term
-    (``kl``: the closed form above, or a learner's own)."""
+    (``kl``: the closed form above, or a learner's own). ``variance`` is the Gaussian decoder's
+    sigma^2: the total weighs the squared error by 1/(2 sigma^2), which is exactly 1 at the seed's 1/2."""
     mse = F.mse_loss(recon, x, reduction="sum")
     kl_value = kl(mean, log_var)
-    return VAELoss(mse + kl_value, mse, kl_value)
+    return VAELoss(mse / (2.0 * variance) + kl_value if variance != 0.5 else mse + kl_value, mse, kl_value)
 
 
 def gaussian_nll(x: torch.Tensor, mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
@@ -46,6 +48,35 @@ def gaussian_nll(x: torch.Tensor, mean: torch.Tensor, log_var: torch.Tensor) -> 
 class DiscriminatorLoss(NamedTuple):
     loss: torch.Tensor  # L_D = BCE(D(x), 1) + BCE(D(G(z)), 0), each a batch mean
     jsd: torch.Tensor  # Jensen-Shannon estimate log 2 - L_D / 2, in nats
+
+
+LEVELS = 256  # 8-bit images: a pixel takes one of 256 intensities
+
+
+def discretised_gaussian_nll(x: torch.Tensor, mean: torch.Tensor, sigma: float) -> torch.Tensor:
+    """-log P(x | mean, sigma) in nats per image (B,), for 8-bit images x (B, ...) uint8 and
+    decoder means in [0, 1]: each pixel's probability is the Gaussian's mass over its intensity
+    bin [(k - 1/2)/255, (k + 1/2)/255], renormalised over the bins' whole range [-1/2, 255 + 1/2]/255.
+
+    A proper probability over the 256 levels: a very wide Gaussian gives each level 1/256
+    (8 bits per pixel), a sharp and correct one approaches 1 (0 bits). In float64 with the
+    log-CDF, so far tails stay finite."""
+    if x.dtype != torch.uint8:
+        raise TypeError("discretised_gaussian_nll takes the 8-bit images themselves (uint8)")
+    half = 0.5 / (LEVELS - 1)  # half a bin, in [0, 1] units
+    mu = mean.double()
+    level = x.double() / (LEVELS - 1)
+    log_bin = _log_normal_mass((level - half - mu) / sigma, (level + half - mu) / sigma)
+    log_range = _log_normal_mass((-half - mu) / sigma, (1.0 + half - mu) / sigma)
+    return -(log_bin - log_range).flatten(1).sum(1)
+
+
+def _log_normal_mass(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """log(Phi(b) - Phi(a)) for a < b, stable in both tails (mirrored so both sit left of 0)."""
+    right = a > 0
+    low, high = torch.where(right, -b, a), torch.where(right, -a, b)
+    log_low, log_high = torch.special.log_ndtr(low), torch.special.log_ndtr(high)
+    return log_high + torch.log(-torch.expm1(log_low - log_high))
 
 
 def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> DiscriminatorLoss:

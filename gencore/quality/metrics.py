@@ -4,9 +4,14 @@
   split, in the features of the kit's domain classifier (gencore.quality.classifier). 0 means the two
   feature distributions have the same mean and covariance; noise, blur and collapse raise it.
   torchmetrics computes it; the classifier is its feature module.
-- ``classes_covered``: how many classes get at least 2% of the samples, by the classifier's
-  predictions (10 for a healthy model; mode collapse lowers it). ``confidence``: the mean
-  top-class probability (low for ambiguous, smudged samples).
+- ``classes_covered``: how many classes get at least 2% of the samples among the *recognised*
+  ones: predicted with probability above 1/2 and with features inside the range real images of
+  that class occupy (FeatureRange). 10 for a healthy model; collapse lowers it, and noise scores
+  0 (the classifier alone calls uniform noise a digit with probability 0.98).
+- ``confidence``: the mean top-class probability, a sample outside the real images' feature
+  range counting 0 (low for ambiguous, smudged or unnatural samples). ``recognised``: the share
+  of recognised samples. ``floor``: the same numbers for held-out real images, the best a model
+  can score with the same sample count.
 - ``inception_fd``: the usual FID in Inception-v3 space, only when torchvision's Inception
   weights are already on the machine; they are never downloaded here.
 - For the VAE, the test negative ELBO in nats per image and bits per dimension (``vae_bound``).
@@ -33,6 +38,8 @@ from gencore.quality.reference import shipped_classifier
 CLASSIFIERS = ("shipped", "trained")  # the package's classifiers, or ones you trained (python -m gencore classifier --retrain)
 HISTORY_SAMPLES = 2000  # samples per quality row in the history: seconds on a CPU, stable to a few %
 COVERAGE_SHARE = 0.02  # a class counts as covered from 2% of the samples (10% is its fair share)
+RECOGNISED_PROBABILITY = 0.5  # a prediction counts when its class is likelier than all the others together
+REAL_RANGE_QUANTILE = 0.99  # features are real-like within the distance that 99% of real test images stay within
 EVAL_BATCH = 500  # images per forward pass when measuring; bounds memory, not the result
 INCEPTION_WEIGHTS = "inception_v3_google-0cc3c7bd.pth"  # torchvision's IMAGENET1K_V1 file name
 
@@ -45,9 +52,39 @@ class ClassifierFeatures(nn.Module):
         super().__init__()
         self.classifier = classifier
         self.num_features = classifier.num_features
+        self.last: torch.Tensor | None = None  # the last batch's features: the meter classifies them without a second pass
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.classifier.features(images.float())
+        self.last = self.classifier.features(images.float())
+        return self.last
+
+
+class FeatureRange:
+    """Where real images lie in the classifier's feature space: one mean per class (grouped by the
+    classifier's prediction), one shared within-class covariance, and the squared Mahalanobis
+    distance to the predicted class's mean that REAL_RANGE_QUANTILE of the real images stay within.
+    A softmax is confident far from any data (uniform noise gets 0.98 on MNIST); this range is not."""
+
+    def __init__(self, features: torch.Tensor, predicted: torch.Tensor, num_classes: int = 10) -> None:
+        x = features.double()
+        means = torch.zeros(num_classes, x.shape[1], dtype=torch.float64)
+        for c in range(num_classes):
+            members = x[predicted == c]
+            means[c] = members.mean(0) if len(members) else x.mean(0)
+        residual = x - means[predicted]  # (N, F): within-class deviations
+        covariance = residual.T @ residual / max(1, x.shape[0] - num_classes)
+        ridge = 1e-6 * covariance.diagonal().mean().clamp_min(1e-12)  # keeps dead features invertible
+        self.means = means
+        self.precision = torch.linalg.inv(covariance + ridge * torch.eye(x.shape[1], dtype=torch.float64))
+        self.limit = float(torch.quantile(self.distance(features, predicted), REAL_RANGE_QUANTILE))
+
+    def distance(self, features: torch.Tensor, predicted: torch.Tensor) -> torch.Tensor:
+        """Squared Mahalanobis distance (N,) of each feature vector to its predicted class's mean."""
+        d = features.double() - self.means[predicted]
+        return ((d @ self.precision) * d).sum(1)
+
+    def within(self, features: torch.Tensor, predicted: torch.Tensor) -> torch.Tensor:
+        return self.distance(features, predicted) <= self.limit
 
 
 def frechet_metric(features: nn.Module):  # noqa: ANN201 - torchmetrics type, imported lazily
@@ -71,14 +108,24 @@ class QualityMeter:
     def __init__(self, classifier: TrainedClassifier, real_images: torch.Tensor) -> None:
         self.classifier = classifier
         self.real_images = real_images  # uint8 (N, C, H, W): kept for the VAE's bound and the Inception FID
-        self.fid = frechet_metric(ClassifierFeatures(classifier.model))
+        self.features = ClassifierFeatures(classifier.model)
+        self.fid = frechet_metric(self.features)
+        features, predicted = [], []
         with torch.no_grad():
             for batch in _batches(real_images):
                 self.fid.update(batch, real=True)
+                features.append(self._features())
+                predicted.append(classifier.model.head(features[-1]).argmax(1))
+        self.range = FeatureRange(torch.cat(features), torch.cat(predicted))
+
+    def _features(self) -> torch.Tensor:
+        """The features the Fréchet metric has just computed for its last batch."""
+        assert self.features.last is not None
+        return self.features.last
 
     @torch.no_grad()
     def measure(self, images: torch.Tensor) -> dict[str, Any]:
-        """Fréchet distance, class coverage and confidence of ``images`` (N, C, H, W) in [0, 1]."""
+        """Fréchet distance, class coverage, confidence and recognised share of ``images`` (N, C, H, W) in [0, 1]."""
         if images.shape[0] < 2:
             raise ValueError("the Fréchet distance needs at least 2 images")
         self.fid.reset()  # the generated side only; the real statistics stay
@@ -86,15 +133,18 @@ class QualityMeter:
         confidence = 0.0
         for batch in _batches(images):
             self.fid.update(batch, real=False)
-            probabilities = self.classifier.model(batch).softmax(dim=1)
-            top, predicted = probabilities.max(dim=1)
-            counts += torch.bincount(predicted, minlength=10)
-            confidence += float(top.sum())
+            features = self._features()
+            top, predicted = self.classifier.model.head(features).softmax(dim=1).max(dim=1)
+            real_like = self.range.within(features, predicted)
+            recognised = real_like & (top > RECOGNISED_PROBABILITY)
+            counts += torch.bincount(predicted[recognised], minlength=10)
+            confidence += float((top * real_like).sum())  # outside the real range a probability means nothing
         shares = counts.double() / images.shape[0]
         return {
             "fd": float(self.fid.compute()),
             "classes_covered": int((shares >= COVERAGE_SHARE).sum()),
             "confidence": confidence / images.shape[0],
+            "recognised": float(shares.sum()),
             "n": int(images.shape[0]),
             "class_shares": [round(float(s), 4) for s in shares],
         }
@@ -156,6 +206,20 @@ class QualityRows:
         trainer.history[-1].update({name: quality[name] for name in ("fd", "classes_covered", "confidence")})
 
 
+def measure_floor(dataset: str, data_root: str | None = None, n: int = 10_000, seed: int = 0,
+                  classifier: str | None = None) -> dict[str, Any]:
+    """The best score a model can reach with ``n`` samples: ``n`` real images the test split does
+    not hold (a seeded sample of the training split), measured against the test split exactly as
+    samples are. fd is not 0 even here (two finite samples of one distribution differ)."""
+    train = load_dataset(dataset, "train", data_root)
+    if n > len(train):
+        raise GencoreError(f"the floor needs {n} held-out images; the {dataset} training split has {len(train)}.")
+    generator = torch.Generator().manual_seed(seed)
+    held_out = train.images[torch.randperm(len(train), generator=generator)[:n]]
+    quality = quality_meter(dataset, data_root, train_if_missing=False, classifier=classifier).measure(held_out)
+    return {**quality, "what": f"{n} real training images against the real test split"}
+
+
 # ---------------------------------------------------------------------- Inception space
 
 
@@ -204,30 +268,23 @@ def inception_fd(images: torch.Tensor, real_images: torch.Tensor) -> tuple[float
 # ---------------------------------------------------------------------- the VAE's likelihood bound
 
 
-def vae_bound(test_mse: float, test_kl: float, image_shape: tuple[int, ...]) -> dict[str, Any]:
-    """The test negative ELBO from the per-image summed MSE and KL that the seed trains on.
+def vae_bound(numbers: dict[str, float], image_shape: tuple[int, ...]) -> dict[str, Any]:
+    """The VAE's test negative ELBO, from the pieces of the family's ``likelihood`` (per image).
 
-    Summed squared error is the negative log-likelihood of a Gaussian decoder with variance
-    1/2 on pixels in [0, 1], up to a constant: -log N(x; x_hat, 1/2) = sum (x - x_hat)^2 + D/2 log(pi).
-    So -ELBO = MSE + KL + D/2 log(pi) nats per image. Bits per dimension are given on the
-    8-bit scale (pixels in [0, 256), which adds log2(256) = 8), as in the literature, but this
-    is a continuous density with no dequantisation: compare it between runs of the kit, not
-    with published discrete likelihoods. The variance of 1/2 is far wider than the
-    reconstruction errors, so ``neg_elbo_fitted_sigma_nats`` also gives the bound with the one
-    shared variance that fits the test errors best (sigma^2 = MSE / D, chosen on the test set)."""
+    ``bits_per_dim``: a bound on the discrete likelihood of the 8-bit test images, -log2 p(x) per
+    pixel <= (KL + E[-log P(x|z)]) / D, where P is the Gaussian decoder with the fitted variance
+    integrated over each intensity bin (losses.discretised_gaussian_nll). A uniform model scores 8;
+    sharper reconstructions score fewer bits. Comparable with published discrete likelihoods in
+    kind (an ELBO, one posterior draw), though not with models that fit a variance per pixel.
+    ``neg_elbo_nats``: what the seed's loss says, a continuous Gaussian of variance 1/2:
+    -log N(x; x_hat, 1/2) = sum (x - x_hat)^2 + D/2 log(pi), so -ELBO = MSE + KL + D/2 log(pi) nats."""
     dims = math.prod(image_shape)
-    neg_elbo = test_mse + test_kl + dims / 2 * math.log(math.pi)
-    sigma2 = max(test_mse / dims, 1e-12)
-    fitted = dims / 2 * (1 + math.log(2 * math.pi * sigma2)) + test_kl
-    to_bits = lambda nats: nats / (dims * math.log(2)) + 8.0  # noqa: E731
     return {
-        "vae_loss": test_mse + test_kl,
-        "neg_elbo_nats": neg_elbo,
-        "bits_per_dim": to_bits(neg_elbo),
-        "neg_elbo_fitted_sigma_nats": fitted,
-        "bits_per_dim_fitted_sigma": to_bits(fitted),
-        "likelihood": "Gaussian decoder with variance 1/2 on pixels in [0, 1] (what the summed MSE loss implies); "
-                      "bits per dimension on the 8-bit scale",
+        "vae_loss": numbers["test_mse"] + numbers["test_kl"],
+        "neg_elbo_nats": numbers["test_mse"] + numbers["test_kl"] + dims / 2 * math.log(math.pi),
+        "bits_per_dim": (numbers["test_nll_discrete"] + numbers["test_kl"]) / (dims * math.log(2)),
+        "decoder_sigma": numbers["decoder_sigma"],
+        "likelihood": "Gaussian decoder with its fitted variance, integrated over each of the 256 intensity bins",
     }
 
 
@@ -252,32 +309,46 @@ def evaluate_models(config: TrainConfig, models: dict[str, nn.Module], n: int = 
     test = meter.real_images
     if inception:
         result["inception_fd"], result["inception_note"] = inception_fd(images, test)
-    epoch_metrics = config.family.epoch_metrics
-    if epoch_metrics is not None:  # a likelihood bound: only a family with test losses (the VAE) has one
+    likelihood = config.family.likelihood
+    if likelihood is not None:  # a likelihood bound: only a family with an encoder (the VAE) has one
         with torch.random.fork_rng(devices=[]):  # the reparameterised draws: seeded, and the caller's RNG untouched
             torch.manual_seed(seed)
-            numbers = epoch_metrics(models, test, device, EVAL_BATCH)
-        result.update(vae_bound(numbers["test_mse"], numbers["test_kl"], tuple(test.shape[1:])))
+            numbers = likelihood(models, test, device, EVAL_BATCH)
+        result.update(vae_bound(numbers, tuple(test.shape[1:])))
     return result
 
 
-def format_quality(result: dict[str, Any]) -> str:
-    """The numbers of evaluate_models as a few explained lines."""
+def format_quality(result: dict[str, Any], floor: dict[str, Any] | None = None) -> str:
+    """The numbers of evaluate_models as a few explained lines; with ``floor`` (held-out real images
+    measured the same way, quality.reference.shipped_floor), each beside the best it could be."""
     if not result:
         return "quality not measured (measure = False)"
+
+    def real(name: str, digits: int | None = 3) -> str:
+        if not floor or floor.get(name) is None:
+            return ""
+        return f"[real {floor[name]:.{digits}f}]" if digits is not None else f"[real {floor[name]}]"
+
     lines = [
-        f"{result['n']} samples against the real test split:",
-        f"  fd              {result['fd']:.3f}   Frechet distance in the classifier's features (0 = same distribution)",
-        f"  classes_covered {result['classes_covered']} of 10   classes with at least 2% of the samples",
-        f"  confidence      {result['confidence']:.3f}   mean top-class probability",
+        f"{result['n']} samples against the real test split"
+        + (f" ([real ...]: {floor['n']:,} held-out real images measured the same way, the floor)" if floor else "") + ":",
+        f"  fd              {result['fd']:<8.3f} {real('fd'):<13} Frechet distance in the classifier's features (0 = same distribution)",
+        f"  classes_covered {result['classes_covered']:<8} {real('classes_covered', None):<13} classes with at least 2% of the "
+        "samples, counting recognised samples only",
+        f"  confidence      {result['confidence']:<8.3f} {real('confidence'):<13} mean top-class probability (0 outside the real "
+        "images' feature range)",
+        f"  recognised      {result['recognised']:<8.3f} {real('recognised'):<13} share of samples predicted with probability "
+        "> 1/2 inside that range",
     ]
-    if result.get("neg_elbo_nats") is not None:
-        lines.append(f"  neg_elbo_nats   {result['neg_elbo_nats']:.1f}   = {result['bits_per_dim']:.3f} bits/dim "
-                     f"({result['likelihood']}); with a fitted variance: {result['neg_elbo_fitted_sigma_nats']:.1f} nats, "
-                     f"{result['bits_per_dim_fitted_sigma']:.3f} bits/dim")
+    if floor and floor.get("n") != result["n"]:
+        lines.append(f"  (the floor is for {floor['n']:,} images; fd grows as the sample count shrinks, so compare fd at equal counts)")
+    if result.get("bits_per_dim") is not None:
+        lines.append(f"  bits_per_dim    {result['bits_per_dim']:<8.3f} {'':<13} test -ELBO, {result['likelihood']} "
+                     f"(sigma {result['decoder_sigma']:.3f}; a uniform model scores 8)")
+        lines.append(f"  neg_elbo_nats   {result['neg_elbo_nats']:<8.1f} {'':<13} test -ELBO as the seed's loss measures it "
+                     "(variance 1/2, continuous)")
     if "inception_note" in result:
         fid = result.get("inception_fd")
         lines.append(f"  {result['inception_note']}" + (f": FID {fid:.2f}" if fid is not None else ""))
     lines.append(f"  ({result['classifier']})")
     return "\n".join(lines)
-

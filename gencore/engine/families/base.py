@@ -61,6 +61,9 @@ class Family:
     steps_per_update: Callable[["TrainConfig"], int] = lambda config: 1  # steps per generator update
     # Numbers on the test split after each epoch: (models, test images, device, batch size) -> columns.
     epoch_metrics: Callable[[Models, torch.Tensor, torch.device, int], dict[str, float]] | None = None
+    # A discrete likelihood bound's pieces on a test split (models, uint8 images, device, batch size) ->
+    # test_kl, test_mse, decoder_sigma, test_nll_discrete per image (the VAE's; see gencore.quality.metrics.vae_bound).
+    likelihood: Callable[[Models, torch.Tensor, torch.device, int], dict[str, float]] | None = None
     extra_figures: Callable[[Any, tuple[str, ...] | None], dict[str, Any]] | None = None  # (run view, names wanted)
     # How many latent dimensions the model uses: nats of KL per dimension, averaged over images (the VAE's).
     latent_usage: Callable[[Models, torch.Tensor], torch.Tensor] | None = None

@@ -30,12 +30,15 @@ def vae_step(models: Models, optimizers: Optimizers, x: torch.Tensor, config: "T
     mean, log_var = vae.encode(x)  # q(z|x) = N(mean, diag(exp(log_var))), each (B, latent)
     z = parts["reparameterize"](mean, log_var)  # z = mean + eps * exp(log_var / 2): gradients reach the encoder
     recon = vae.decode(z)  # (B, C, H, W) in [0, 1]
-    loss = losses.vae_loss(recon, x, mean, log_var, kl=parts["kl_divergence"])  # MSE and KL, each summed
+    # MSE and KL, each summed; the squared error weighed by 1/(2 sigma^2), which is 1 at the seed's variance 1/2
+    loss = losses.vae_loss(recon, x, mean, log_var, kl=parts["kl_divergence"], variance=config.decoder_variance)
     optimizer.zero_grad(set_to_none=True)
     loss.total.backward()
     optimizer.step()
     n = x.shape[0]  # the loss is a batch sum; the history reports per image
-    return {"train_kl": loss.kl.detach() / n, "train_mse": loss.mse.detach() / n, "train_total": loss.total.detach() / n}
+    # train_total is MSE + KL whatever the variance, like test_total, so curves of any two runs compare.
+    return {"train_kl": loss.kl.detach() / n, "train_mse": loss.mse.detach() / n,
+            "train_total": (loss.mse + loss.kl).detach() / n}
 
 
 @torch.no_grad()
@@ -53,6 +56,37 @@ def test_metrics(models: Models, images: torch.Tensor, device: torch.device, bat
     vae.train(was_training)
     kl, mse, total = (totals / images.shape[0]).tolist()
     return {"test_kl": kl, "test_mse": mse, "test_total": total}
+
+
+@torch.no_grad()
+def likelihood_bound(models: Models, images: torch.Tensor, device: torch.device, batch_size: int) -> dict[str, float]:
+    """The pieces of a discrete likelihood bound on a uint8 split, per image: KL, squared error,
+    the decoder's fitted standard deviation and the discretised Gaussian's -log p(x|z) at it
+    (losses.discretised_gaussian_nll). One reparameterised draw per image, the same in both passes:
+    the first fits sigma^2 = squared error per pixel (the variance that maximises the likelihood),
+    the second integrates that Gaussian over each pixel's intensity bin."""
+    vae = cast(VAE, models["vae"])
+    was_training = vae.training
+    vae.eval()
+    draws = torch.random.get_rng_state()
+
+    def reconstructions():  # noqa: ANN202 - yields (uint8 batch, decoder means, KL per image)
+        for start in range(0, images.shape[0], batch_size):
+            batch = images[start : start + batch_size].to(device)
+            recon, mean, log_var = vae(to_float(batch, "unit"))
+            yield batch, recon, -0.5 * (1 + log_var - mean.pow(2) - log_var.exp()).sum(1)
+
+    squared, kl = 0.0, 0.0
+    for batch, recon, kl_batch in reconstructions():
+        squared += float((recon.double() - to_float(batch, "unit").double()).pow(2).sum())
+        kl += float(kl_batch.double().sum())
+    n, pixels = images.shape[0], images[0].numel()
+    sigma = max(squared / (n * pixels), 1e-12) ** 0.5
+    torch.random.set_rng_state(draws)
+    nll = sum(float(losses.discretised_gaussian_nll(batch.cpu(), recon.cpu(), sigma).sum())
+              for batch, recon, _ in reconstructions())
+    vae.train(was_training)
+    return {"test_mse": squared / n, "test_kl": kl / n, "decoder_sigma": sigma, "test_nll_discrete": nll / n}
 
 
 def plot_reconstructions(originals: torch.Tensor, reconstructions: torch.Tensor, per_row: int = 10) -> Figure:
@@ -131,6 +165,8 @@ VAE_FAMILY = Family(
     # The paper trained with Adagrad on minibatches of 100; Adam's usual rate (Kingma & Ba 2015) stands in.
     paper_settings=Settings(100, 1e-3, (0.9, 0.999), "Kingma & Welling 2014: minibatches of 100; Adam's usual lr 1e-3"),
     epoch_metrics=test_metrics,
+    likelihood=likelihood_bound,
+    own_fields=("decoder_variance",),
     extra_figures=extra_figures,
     latent_usage=lambda models, images: kl_per_dimension(cast(VAE, models["vae"]), images),
     notebooks={"mnist": "01_vae_mnist.ipynb", "cifar10": "02_vae_cifar10.ipynb"},

@@ -181,6 +181,20 @@ def record_quality(name: str, quality: dict[str, Any]) -> dict[str, Any]:
     return entry
 
 
+def record_floor(dataset: str, floor: dict[str, Any]) -> dict[str, Any]:
+    """Maintainers: keep the real-data floor measured with the shipped classifier beside it (a
+    retrained classifier's entry starts without one: its floor must be measured again)."""
+    entry = {**manifest()["classifiers"][dataset], "floor": floor}
+    _update_manifest("classifiers", dataset, entry)
+    return entry
+
+
+def shipped_floor(dataset: str) -> dict[str, Any] | None:
+    """fd, classes_covered, confidence and recognised of held-out real images, with the shipped
+    classifier and the sample count n of the shipped numbers (None if not measured yet)."""
+    return manifest()["classifiers"].get(dataset, {}).get("floor")
+
+
 def describe_references() -> str:
     """The shipped models and classifiers, one line each: what `python -m gencore reference` prints."""
     data = manifest()
@@ -197,7 +211,30 @@ def describe_references() -> str:
     for dataset, entry in sorted(data["classifiers"].items()):
         lines.append(f"  {dataset:<8} test accuracy {entry['test_accuracy']:.2%}, width {entry['recipe']['width']}, "
                      f"{entry['recipe']['epochs']} epochs on {entry['trained_on']}  [{entry['bytes'] / 1e6:.2f} MB]")
+        floor = entry.get("floor")
+        if floor:
+            lines.append(f"           floor (real images, n {floor['n']}): fd {floor['fd']:.2f}, {floor['classes_covered']} classes, "
+                         f"confidence {floor['confidence']:.2f}, recognised {floor['recognised']:.2f}")
     return "\n".join(lines)
+
+
+def reference_markdown() -> str:
+    """The shipped models as the Markdown table docs/study.md shows (a test keeps the two equal)."""
+    data = manifest()
+    lines = ["| reference | latent | width | lr, batch | epochs | trained in | fd | classes | confidence | recognised | size |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for name, entry in sorted(data["models"].items()):
+        c = entry["config"]
+        lines.append(f"| `{PREFIX}{name}` | {c['latent_dim']} | {c['width']} | {c['lr']:g}, {c['batch_size']} | "
+                     f"{entry.get('epochs_done')} | {entry.get('train_seconds', 0) / 60:.0f} min | {entry['fd']:.2f} | "
+                     f"{entry['classes_covered']} | {entry['confidence']:.2f} | {entry['recognised']:.2f} | "
+                     f"{entry['bytes'] / 1e6:.2f} MB |")
+    for dataset, entry in sorted(data["classifiers"].items()):
+        floor = entry.get("floor")
+        if floor:
+            lines.append(f"| real {dataset} images (the floor) | | | | | | {floor['fd']:.2f} | {floor['classes_covered']} | "
+                         f"{floor['confidence']:.2f} | {floor['recognised']:.2f} | |")
+    return "\n".join(lines) + "\n"
 
 
 def _update_manifest(section: str, key: str, entry: dict[str, Any]) -> None:
