@@ -114,3 +114,31 @@ def test_gradient_penalty_uses_uniform_alpha_per_sample() -> None:
     real, fake = torch.full((200_000, 1, 1, 1), a), torch.zeros(200_000, 1, 1, 1)
     penalty = losses.gradient_penalty(quadratic, real, fake)
     assert penalty.item() == pytest.approx(a * a / 3 - a + 1, rel=0.01)
+
+
+# ---------------------------------------------------------------------- the decoder variance
+
+
+def test_the_vae_loss_weighs_the_squared_error_by_one_over_twice_the_decoder_variance() -> None:
+    torch.manual_seed(0)
+    x, recon = torch.rand(4, 1, 28, 28), torch.rand(4, 1, 28, 28)
+    mean, log_var = torch.randn(4, 8), torch.randn(4, 8)
+    seed = losses.vae_loss(recon, x, mean, log_var)
+    assert torch.equal(seed.total, seed.mse + seed.kl)  # variance 1/2: exactly the seed's sum, bit for bit
+    fitted = losses.vae_loss(recon, x, mean, log_var, variance=0.02)
+    assert torch.allclose(fitted.total, seed.mse / 0.04 + seed.kl) and torch.equal(fitted.mse, seed.mse)
+    # The total is the Gaussian likelihood at that variance, up to its constant D/2 log(2 pi sigma^2).
+    nll = losses.gaussian_nll(x, recon, torch.tensor(math.log(0.02)))
+    assert float(fitted.total - fitted.kl) == pytest.approx(float(nll) - 4 * 784 / 2 * math.log(2 * math.pi * 0.02), rel=1e-5)
+
+
+def test_the_decoder_variance_is_checked_and_leaves_the_seeds_run_names_alone() -> None:
+    from gencore.engine.config import TrainConfig
+    from gencore.engine.errors import GencoreError
+    from gencore.runs.start import run_name
+
+    for bad in (0, -1, "x"):
+        with pytest.raises(GencoreError, match="decoder_variance"):
+            TrainConfig(model="vae", decoder_variance=bad)
+    assert run_name(TrainConfig(model="vae")) == "vae-mnist-z64-e20-s0-03d65eb1"  # the name it had before the knob
+    assert run_name(TrainConfig(model="vae", decoder_variance=0.02)) != run_name(TrainConfig(model="vae"))

@@ -19,7 +19,7 @@ PRECISIONS = ("fp32", "bf16", "auto")
 # Fields that fix the shapes of the saved weights: a checkpoint must agree on all of them.
 ARCHITECTURE_FIELDS = ("model", "dataset", "latent_dim", "width")
 # Fields that change the numbers a run produces: resuming with another value would mix two runs.
-TRAINING_FIELDS = ("batch_size", "lr", "betas", "n_critic", "gp_weight", "seed", "subset", "precision")
+TRAINING_FIELDS = ("batch_size", "lr", "betas", "n_critic", "gp_weight", "decoder_variance", "seed", "subset", "precision")
 
 _DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 
@@ -40,6 +40,9 @@ class TrainConfig:
     width: int = 64  # DCGAN's base channel count (ngf = ndf = 64); the VAE's hidden sizes are 8x, 4x, 2x it
     n_critic: int = 5  # WGAN-GP: critic steps per generator step (Gulrajani et al. 2017)
     gp_weight: float = 10.0  # WGAN-GP: gradient penalty weight lambda (Gulrajani et al. 2017)
+    # VAE: the Gaussian decoder's variance sigma^2. The loss weighs squared error by 1/(2 sigma^2) against the KL,
+    # so 1/2 is the seed's plain summed squared error; a smaller variance (one fitted to the errors) weighs it more.
+    decoder_variance: float = 0.5
     subset: int | None = None  # None: the full training split; N: a seeded, class-balanced sample of N images
     data_root: str | None = None  # None: $GENCORE_DATA, else a cache folder that torchvision downloads into
     seed: int = 0  # seeds Python, NumPy, torch and the data order
@@ -74,6 +77,7 @@ class TrainConfig:
             raise GencoreError(f"the {self.model} trains in fp32 only (bf16 is for the GAN and WGAN-GP steps): "
                                "use precision fp32 or auto.")
         self.gp_weight = _float("gp_weight", self.gp_weight, minimum=0.0)
+        self.decoder_variance = _positive_float("decoder_variance", self.decoder_variance)
         if self.subset is not None:
             self.subset = parse_int("subset", self.subset, 1, None)
         if self.time_budget is not None:

@@ -52,6 +52,8 @@ def run_name(config: TrainConfig) -> str:
     identity = {k: v for k, v in config.to_dict().items() if k not in ignored}
     if identity["precision"] == "fp32":  # the default keeps the names runs had before precision existed
         del identity["precision"]
+    if identity["decoder_variance"] == 0.5:  # likewise for the VAE's decoder variance
+        del identity["decoder_variance"]
     digest = hashlib.sha1(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:8]
     subset = f"-n{config.subset}" if config.subset else ""
     return f"{config.model}-{config.dataset}-z{config.latent_dim}-e{config.epochs}{subset}-s{config.seed}-{digest}"

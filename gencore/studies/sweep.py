@@ -120,7 +120,7 @@ def notebook_parameters(spec: RunSpec, settings: SweepSettings) -> dict[str, Any
         "dataset": spec.dataset, "latent_dim": spec.latent_dim, "epochs": spec.epochs, "seed": spec.seed,
         "subset": spec.subset, "data_root": settings.data_root, "runs_dir": str((results / "runs").resolve()),
         "eval_samples": settings.eval_samples, "result_json": str((results / spec.name / NOTEBOOK_RESULT_NAME).resolve()),
-        "exercise_epochs": 0,  # a sweep measures the study, not the learner's exercises
+        "exercise_epochs": 0, "variance_epochs": 0,  # a sweep measures the study, not the learner's exercises and lessons
         "use_reference": False, "own_minutes": 0,  # a sweep trains its grid point, on any machine
         **dict(spec.parameters),
     }
