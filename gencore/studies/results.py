@@ -6,8 +6,11 @@ Dask) differ only in how a run is executed. Each finished measurement leaves one
 folder (``<run>/row-eNNN.json`` from the study, ``<run>/result.json`` from a sweep) beside a
 thumbnail of samples from fixed latent points; this module turns a results folder into:
 
-    results.csv                 one row per measurement, the columns in COLUMNS (then any others)
-    results.md                  the main columns, rounded
+    results.csv                 one row per measurement, the columns in COLUMNS (then any others); a study's
+                                also holds one floor row per dataset (model "real": held-out real images)
+    cells.csv                   one row per cell (every setting but the random seed): the seeds, and the
+                                mean and standard deviation over them of each quality number
+    results.md                  the floor, the cells and the rows, rounded
     grid-<model>-<dataset>.png  the thumbnails: rows latent size, columns epochs, each with its fd
 """
 
@@ -27,9 +30,14 @@ from gencore.engine.families import FAMILIES
 # The columns other tooling reads, in this order (the first twelve are the study's contract).
 COLUMNS = ("model", "dataset", "latent_dim", "epochs", "width", "lr", "batch_size", "device", "train_seconds", "fd",
            "classes_covered", "confidence", "neg_elbo_nats", "bits_per_dim", "n", "run", "precision", "seed", "subset",
-           "wall_seconds", "images_per_s", "threads", "status", "name", "thumbnail")
+           "wall_seconds", "images_per_s", "threads", "status", "name", "thumbnail", "recognised", "decoder_sigma",
+           "classes_guessed", "confidence_unchecked")
 ROW_FILES = ("*/row-e*.json", "*/result.json")  # the study's rows (one per kept epoch), a sweep's (one per run)
-NOT_IN_TABLE = {"class_shares", "resumed_from"}  # lists: kept in the JSON rows only
+NOT_IN_TABLE = {"class_shares", "resumed_from", "what"}  # lists and notes: kept in the JSON rows only
+FLOOR_MODEL = "real"  # the model column of a floor row: real images measured as if they were samples
+# What a cell is: every setting but the random seed. Its seeds' rows give the cell's mean and spread.
+CELL_KEYS = ("model", "dataset", "latent_dim", "epochs", "width", "precision", "lr", "batch_size", "subset")
+SPREAD_MEASURES = ("fd", "classes_covered", "confidence", "recognised", "bits_per_dim")
 THUMBNAIL_SAMPLES = 36  # a 6 x 6 grid per row: enough to see variety, small enough to ship
 THUMBNAIL_SEED = 0  # every row of a given latent size draws the same latent points
 
@@ -49,17 +57,97 @@ def collect(folder: str | Path) -> list[dict[str, Any]]:
                                        r["latent_dim"], r["epochs"], r.get("seed") or 0))
 
 
-def write_table(folder: str | Path, rows: list[dict[str, Any]]) -> None:
-    """results.csv (every column, COLUMNS first) and results.md (the main ones, rounded)."""
+def write_table(folder: str | Path, rows: list[dict[str, Any]], floors: list[dict[str, Any]] = ()) -> None:  # type: ignore[assignment]
+    """results.csv (floors first, then the rows; every column, COLUMNS first), cells.csv (each
+    cell's mean and spread over its seeds) and results.md (all three, the main columns, rounded)."""
     from gencore.engine.files import atomic_write
 
-    columns = list(COLUMNS) + sorted({k for r in rows for k in r} - set(COLUMNS) - NOT_IN_TABLE)
+    cell_rows = cells(rows)
+    atomic_write(Path(folder) / "results.csv", lambda f: f.write(_csv(list(floors) + rows, COLUMNS)), binary=False)
+    atomic_write(Path(folder) / "cells.csv", lambda f: f.write(_csv(cell_rows, ())), binary=False)
+    text = ((markdown_table(list(floors)) + "\n" if floors else "") + cells_markdown(cell_rows) + "\n" + markdown_table(rows))
+    atomic_write(Path(folder) / "results.md", lambda f: f.write(text), binary=False)
+
+
+def _csv(rows: list[dict[str, Any]], first: tuple[str, ...]) -> str:
+    columns = list(first) + [k for k in dict.fromkeys(k for r in rows for k in r) if k not in first and k not in NOT_IN_TABLE]
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
     writer.writeheader()
     writer.writerows(rows)
-    atomic_write(Path(folder) / "results.csv", lambda f: f.write(buffer.getvalue()), binary=False)
-    atomic_write(Path(folder) / "results.md", lambda f: f.write(markdown_table(rows)), binary=False)
+    return buffer.getvalue()
+
+
+def floor_row(dataset: str, floor: dict[str, Any]) -> dict[str, Any]:
+    """A results row for a dataset's real-data floor (quality.reference.shipped_floor)."""
+    return {"model": FLOOR_MODEL, "dataset": dataset, **{k: floor.get(k) for k in ("fd", "classes_covered", "confidence",
+                                                                                      "recognised", "n")},
+            "status": "floor", "name": f"{FLOOR_MODEL}-{dataset}"}
+
+
+def cells(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One entry per cell (CELL_KEYS): its seeds, and for each measure in SPREAD_MEASURES the mean,
+    the sample standard deviation (``_sd``, None from one value) and how many rows measured it (``_n``)."""
+    import statistics
+
+    groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        if row.get("model") != FLOOR_MODEL:
+            groups.setdefault(tuple(row.get(k) for k in CELL_KEYS), []).append(row)
+    result = []
+    for key, members in groups.items():
+        cell: dict[str, Any] = dict(zip(CELL_KEYS, key))
+        cell["seeds"] = " ".join(str(m.get("seed") or 0) for m in members)
+        for name in SPREAD_MEASURES:
+            values = [float(m[name]) for m in members if m.get(name) is not None]
+            if values:
+                cell[name] = statistics.fmean(values)
+                cell[f"{name}_sd"] = statistics.stdev(values) if len(values) > 1 else None
+                cell[f"{name}_n"] = len(values)
+        result.append(cell)
+    return result
+
+
+def tell_apart(a: dict[str, Any], b: dict[str, Any], measure: str = "fd", min_seeds: int = 3,
+               borrowed_sd: float | None = None) -> bool | None:
+    """Whether two cells differ in ``measure`` by more than their spread: the gap between the means
+    exceeds the sum of their standard deviations. A cell with fewer than ``min_seeds`` measurements
+    uses ``borrowed_sd`` (the spread measured in a like cell) in place of its own; without one the
+    answer is None: one run cannot say how far another seed would land."""
+    spreads = []
+    for cell in (a, b):
+        own = cell.get(f"{measure}_sd") if (cell.get(f"{measure}_n") or 0) >= min_seeds else None
+        spreads.append(own if own is not None else borrowed_sd)
+    if None in spreads:
+        return None
+    return abs(a[measure] - b[measure]) > sum(spreads)  # type: ignore[arg-type]
+
+
+def largest_spread(cell_rows: list[dict[str, Any]], measure: str = "fd", min_seeds: int = 3) -> dict[str, Any] | None:
+    """The cell with the largest standard deviation among those with ``min_seeds`` measurements:
+    the spread a one-seed cell of the same pair borrows (None when no cell has that many)."""
+    seeded = [c for c in cell_rows if (c.get(f"{measure}_n") or 0) >= min_seeds]
+    return max(seeded, key=lambda c: c[f"{measure}_sd"]) if seeded else None
+
+
+def spread_text(cell: dict[str, Any], measure: str = "fd", digits: int = 2) -> str:
+    """'4.67 ± 0.31 (3 seeds)', or '4.67 (1 seed)': a cell's number as the tables and notebooks show it."""
+    n = cell.get(f"{measure}_n") or 0
+    if not n:
+        return ""
+    sd = cell.get(f"{measure}_sd")
+    return f"{cell[measure]:.{digits}f}" + (f" ± {sd:.{digits}f}" if sd is not None else "") + f" ({n} seed{'s' * (n != 1)})"
+
+
+def cells_markdown(cell_rows: list[dict[str, Any]]) -> str:
+    shown = ("model", "dataset", "latent_dim", "epochs", "width", "precision")
+    measures = [m for m in SPREAD_MEASURES if any(c.get(f"{m}_n") for c in cell_rows)]
+    lines = ["| " + " | ".join(shown + ("seeds",) + tuple(measures)) + " |", "|" + "---|" * (len(shown) + 1 + len(measures))]
+    for cell in cell_rows:
+        digits = {"classes_covered": 1, "bits_per_dim": 3}
+        lines.append("| " + " | ".join([_cell(cell.get(k)) for k in shown] + [cell["seeds"]]
+                                        + [spread_text(cell, m, digits.get(m, 2)) for m in measures]) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def read_table(folder: str | Path) -> list[dict[str, Any]]:
@@ -85,7 +173,7 @@ def read_table(folder: str | Path) -> list[dict[str, Any]]:
 
 def markdown_table(rows: list[dict[str, Any]]) -> str:
     shown = ("model", "dataset", "latent_dim", "epochs", "seed", "subset", "width", "precision", "fd", "classes_covered",
-             "confidence", "bits_per_dim", "train_seconds", "device")
+             "confidence", "recognised", "bits_per_dim", "train_seconds", "device")
     lines = ["| " + " | ".join(shown) + " |", "|" + "---|" * len(shown)]
     for row in rows:
         lines.append("| " + " | ".join(_cell(row.get(name)) for name in shown) + " |")
@@ -165,5 +253,6 @@ def write_grids(folder: str | Path, rows: list[dict[str, Any]], dpi: int = 80) -
         grid_figure(folder, rows, model, dataset).savefig(Path(folder) / f"grid-{model}-{dataset}.png", dpi=dpi)
 
 
-__all__ = ["COLUMNS", "collect", "write_table", "read_table", "markdown_table", "grid_figure", "write_grids",
+__all__ = ["COLUMNS", "collect", "write_table", "read_table", "markdown_table", "grid_figure", "write_grids", "cells",
+           "tell_apart", "largest_spread", "spread_text", "floor_row", "cells_markdown", "FLOOR_MODEL",
            "save_thumbnail", "thumbnail_path"]

@@ -26,7 +26,7 @@ from gencore.engine.errors import GencoreError
 from gencore.engine.families import get_family
 from gencore.engine.files import atomic_write, write_json
 from gencore.runs import checkpoint as ckpt
-from gencore.studies.results import collect, save_thumbnail, write_grids, write_table
+from gencore.studies.results import collect, floor_row, save_thumbnail, write_grids, write_table
 
 # The seed study's grid: its latent sizes per dataset and its two training lengths.
 SEED_LATENTS = {"mnist": (2, 64), "cifar10": (64, 512)}
@@ -55,23 +55,27 @@ class KeepEpochs:
 
 
 def study_configs(models: Iterable[str], datasets: Iterable[str], gan_width: int, epochs: int,
-                  data_root: str | None, device: str = "auto", gan_precision: str = "fp32") -> list[TrainConfig]:
-    """One configuration per (model, dataset, seed latent size): the seed's optimiser settings,
-    the VAE at its seed width and in fp32, the GANs at ``gan_width`` (64 is the seed's) and
-    ``gan_precision`` (fp32 is the seed's)."""
+                  data_root: str | None, device: str = "auto", gan_precision: str = "fp32",
+                  seeds: Iterable[int] = (0,)) -> list[TrainConfig]:
+    """One configuration per (model, dataset, seed latent size, random seed): the seed's optimiser
+    settings, the VAE at its seed width and in fp32, the GANs at ``gan_width`` (64 is the seed's)
+    and ``gan_precision`` (fp32 is the seed's). Several random seeds give the spread of each cell."""
     configs = []
     for model in models:
         for dataset in datasets:
             for latent in SEED_LATENTS[dataset]:
-                family = get_family(model)
-                configs.append(TrainConfig(model=model, dataset=dataset, latent_dim=latent, epochs=epochs,
-                                           width=family.study_width or gan_width, data_root=data_root, device=device,
-                                           precision=gan_precision if gan_precision in family.precisions else "fp32"))
+                for seed in seeds:
+                    family = get_family(model)
+                    configs.append(TrainConfig(model=model, dataset=dataset, latent_dim=latent, epochs=epochs,
+                                               width=family.study_width or gan_width, data_root=data_root, device=device,
+                                               precision=gan_precision if gan_precision in family.precisions else "fp32",
+                                               seed=seed))
     return configs
 
 
 def study_run_name(config: TrainConfig) -> str:
-    return f"{config.model}-{config.dataset}-z{config.latent_dim}"
+    """The run's folder in the study: model, dataset and latent size, and the random seed unless it is 0."""
+    return f"{config.model}-{config.dataset}-z{config.latent_dim}" + (f"-s{config.seed}" if config.seed else "")
 
 
 def run_study(out: str | Path, runs_dir: str | Path, configs: list[TrainConfig], keep: tuple[int, ...] = SEED_EPOCHS,
@@ -96,10 +100,21 @@ def run_study(out: str | Path, runs_dir: str | Path, configs: list[TrainConfig],
         for epochs in keep:
             _measure_row(trainer, epochs, folder, n_eval, log)
         _write_run_figures(trainer, folder, keep)
-        rows = collect(out)
-        write_table(out, rows)
-        write_grids(out, rows)
+        rewrite_tables(out)
     return collect(out)
+
+
+def rewrite_tables(out: str | Path) -> list[dict[str, Any]]:
+    """The study's table, cells and grids from its row files, with each dataset's real-data floor
+    (measured with the shipped classifier) first. Returns the rows."""
+    from gencore.quality.reference import shipped_floor
+
+    rows = collect(out)
+    floors = [floor_row(dataset, floor) for dataset in dict.fromkeys(r["dataset"] for r in rows)
+              if (floor := shipped_floor(dataset)) is not None]
+    write_table(out, rows, floors)
+    write_grids(out, rows)
+    return rows
 
 
 def _state_at(trainer: Any, epochs: int) -> tuple[dict[str, torch.nn.Module], float]:
@@ -129,8 +144,10 @@ def _measure_row(trainer: Any, epochs: int, folder: Path, n_eval: int, log: Call
         "device": ran.get("device"),
         "train_seconds": round(seconds, 1), "fd": round(quality["fd"], 3),
         "classes_covered": quality["classes_covered"], "confidence": round(quality["confidence"], 4),
+        "recognised": round(quality["recognised"], 4), "class_shares": quality["class_shares"],
         "neg_elbo_nats": round(quality["neg_elbo_nats"], 2) if "neg_elbo_nats" in quality else None,
         "bits_per_dim": round(quality["bits_per_dim"], 4) if "bits_per_dim" in quality else None,
+        "decoder_sigma": round(quality["decoder_sigma"], 4) if "decoder_sigma" in quality else None,
         "n": quality["n"], "run": folder.name, "precision": ran.get("precision", config.precision),
         "seed": config.seed, "subset": config.subset, "threads": ran.get("threads"), "status": "finished",
         "name": f"{folder.name}-e{epochs}", "thumbnail": f"{folder.name}/samples-e{epochs:03d}.png",
@@ -185,8 +202,9 @@ def ship_reference(name: str, run_dir: str | Path, data_root: str | None = None,
                               seed=0, inception=False)
     return record_quality(name, {
         "fd": round(quality["fd"], 3), "classes_covered": quality["classes_covered"],
-        "confidence": round(quality["confidence"], 4), "n": quality["n"],
-        **({"neg_elbo_nats": round(quality["neg_elbo_nats"], 2)} if "neg_elbo_nats" in quality else {}),
+        "confidence": round(quality["confidence"], 4), "recognised": round(quality["recognised"], 4), "n": quality["n"],
+        **({"neg_elbo_nats": round(quality["neg_elbo_nats"], 2), "bits_per_dim": round(quality["bits_per_dim"], 4)}
+           if "neg_elbo_nats" in quality else {}),
     })
 
 
