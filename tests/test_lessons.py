@@ -93,3 +93,18 @@ def test_a_vae_run_is_refused_with_a_clear_message() -> None:
     run = types.SimpleNamespace(config=TrainConfig(model="vae", dataset="mnist"), models={"vae": nn.Linear(1, 1)})
     with pytest.raises(ValueError, match="needs a run with a generator .* this is a vae run"):
         course.critic_catch_up(run, 10)
+
+
+def test_critic_linearity_is_1_for_a_linear_critic_and_lower_for_one_that_bends() -> None:
+    from gencore.course.lessons import critic_linearity
+    from gencore.engine.models.gan import Critic
+
+    torch.manual_seed(0)
+    images = torch.rand(32, 1, 28, 28) * 2 - 1
+    linear = nn.Sequential(nn.Flatten(), nn.Linear(784, 1))
+    with torch.no_grad():
+        linear[1].weight.div_(linear[1].weight.norm())  # slope 1 everywhere: what the penalty asks for
+    cosine, norm = critic_linearity(linear, images)
+    assert cosine == pytest.approx(1.0, abs=1e-5) and norm == pytest.approx(1.0, abs=1e-5)
+    bent, _ = critic_linearity(Critic((1, 28, 28), width=8), images)  # LeakyReLU layers: gradients differ per image
+    assert bent < 0.99

@@ -16,7 +16,7 @@ from real models and data (or, for the toy examples, from closed forms).
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence, cast
 
 import torch
 from matplotlib.figure import Figure
@@ -26,6 +26,10 @@ from gencore.engine.data import as_unit_float, to_float
 from gencore.engine.families.vae import kl_per_dimension
 from gencore.engine.families.wgan_gp import WGAN_GP_FAMILY, critic_update
 from gencore.engine.grids import show_grid
+from gencore.engine.models.vae import VAE
+
+if TYPE_CHECKING:
+    from gencore.engine.config import TrainConfig
 
 # ---------------------------------------------------------------------- 05: JSD against W1
 
@@ -219,6 +223,48 @@ def plot_kl_per_dimension(curves: dict[str, torch.Tensor], threshold: float = KL
     return figure
 
 
+VARIANCE_LATENT = 16  # room for dimensions to switch off
+VARIANCE_LR = 1e-3  # the paper's faster rate: a short run gets somewhere
+FITTED_VARIANCE = 0.02  # about the squared error per pixel a trained MNIST VAE reaches: the variance a fit would choose
+
+
+def decoder_variance_runs(config: "TrainConfig", variances: Sequence[float], runs_dir: str, epochs: int, subset: int,
+                          images: int = 10) -> tuple[Figure, list[dict[str, float]]]:
+    """01's knob, measured: the same short VAE run (latent VARIANCE_LATENT, ``epochs`` on ``subset``
+    images) once per decoder variance sigma^2, train-or-load. Returns a figure (test images, then
+    each run's reconstructions and samples) and per run: the variance, the squared error per
+    pixel, the KL per image and the latent dimensions carrying more than KL_ACTIVE_NATS."""
+    import dataclasses
+
+    from gencore.engine.data import load_dataset
+    from gencore.runs.start import train_or_load
+
+    test = load_dataset(config.dataset, "test", config.data_root, subset=2000, seed=0).images
+    originals = as_unit_float(test[:images])
+    figure = Figure(figsize=(images * 0.9, 1.1 + 2.1 * len(variances)), layout="constrained")
+    axes = figure.subplots(1 + 2 * len(variances), 1)
+    show_grid(axes[0], originals, "test images", images)
+    numbers = []
+    for index, variance in enumerate(variances):
+        run = dataclasses.replace(config, latent_dim=VARIANCE_LATENT, lr=VARIANCE_LR, epochs=epochs, subset=subset,
+                                  decoder_variance=variance, eval_every=0, time_budget=None)
+        vae = cast(VAE, train_or_load(run, runs_dir, progress=False).models[run.family.sample_role].cpu().eval())
+        with torch.no_grad(), torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)
+            recon = vae.decode(vae.encode(originals)[0])  # the posterior means, decoded
+            samples = vae.decode(torch.randn(images, run.latent_dim))
+        kl = kl_per_dimension(vae, test)
+        with torch.no_grad():
+            full = vae.decode(vae.encode(as_unit_float(test))[0])
+        numbers.append({"variance": variance, "mse_per_pixel": float((full - as_unit_float(test)).pow(2).mean()),
+                        "kl_nats": float(kl.sum()), "active": int((kl > KL_ACTIVE_NATS).sum())})
+        label = f"sigma^2 = {variance:g}: squared error weighed {1 / (2 * variance):.3g}x"
+        show_grid(axes[1 + 2 * index], recon, f"{label}; reconstructions (squared error {numbers[-1]['mse_per_pixel']:.3f} "
+                  f"per pixel, KL {numbers[-1]['kl_nats']:.1f} nats)", images)
+        show_grid(axes[2 + 2 * index], samples, f"{label}; samples from the prior", images)
+    return figure, numbers
+
+
 # ---------------------------------------------------------------------- 04: artefacts and colour
 
 
@@ -375,6 +421,25 @@ def critic_gap_curves(generator: nn.Module, latent_dim: int, train_images: torch
     return curves
 
 
+def critic_linearity(critic: nn.Module, images: torch.Tensor) -> tuple[float, float]:
+    """(mean cosine between the critic's input gradients at different images, mean gradient norm).
+
+    A linear critic f(x) = w.x has the same gradient w everywhere: cosine 1. It satisfies the gradient
+    penalty exactly (norm 1) and can only compare the two distributions' means, so once the generator
+    matches the mean image its gap, and the penalty, fall to about 0 and nothing guides the rest.
+    ``images``: (N, C, H, W) in the critic's range."""
+    x = images.detach().float().requires_grad_(True)
+    was_training = critic.training
+    critic.eval()
+    (gradients,) = torch.autograd.grad(critic(x).sum(), x)
+    critic.train(was_training)
+    flat = gradients.flatten(1)
+    unit = nn.functional.normalize(flat, dim=1)
+    n = unit.shape[0]
+    cosine = (unit @ unit.T).sum() - n  # the off-diagonal pairs
+    return float(cosine / (n * n - n)), float(flat.norm(dim=1).mean())
+
+
 def plot_critic_catch_up(curves: dict[str, list[tuple[int, float]]], estimate: float | None, title: str) -> Figure:
     """The score gap of each critic trained alone against the frozen generator, with the
     estimate the run's own training ended on."""
@@ -396,4 +461,5 @@ def plot_critic_catch_up(curves: dict[str, list[tuple[int, float]]], estimate: f
 __all__ = ["toy_divergences", "generator_loss_curves", "plot_class_shares", "nearest_neighbours",
            "nearest_neighbour_blur", "radial_power", "power_spectra", "kl_per_dimension", "plot_kl_per_dimension",
            "spectrum_2d", "colour_histograms", "zoom", "quality_over_epochs", "spearman", "measured_points",
-           "progress_measures", "critic_gap_curves", "plot_critic_catch_up"]
+           "progress_measures", "critic_gap_curves", "plot_critic_catch_up", "critic_linearity", "decoder_variance_runs", "VARIANCE_LATENT",
+           "FITTED_VARIANCE"]
