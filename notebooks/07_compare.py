@@ -82,16 +82,18 @@ for dataset in ("mnist", "cifar10"):
         display(plot_quality_over_time(series, f"{dataset}: sample quality against training time (2-core CPU)"))
 
 # %% [markdown]
-# **What it shows.** On MNIST the GAN at width 16 reaches all ten classes within its first 20 epochs and ends
-# closest to the data (fd 2.94 at latent 64, 4.74 at latent 2); the WGAN-GP, with a fifth of the GAN's generator
-# steps per epoch at the seed's lower learning rate, is still improving at epoch 100 (6.27 and 10.11); the VAE's
-# curve keeps falling until epoch 100 too, and a bigger latent space (64) is what brings it close (5.00 against
-# 14.24). On CIFAR-10 the GAN leads by more and the VAE falls last: the GAN is best early (11.94 at 20 epochs,
-# 13.11 at 100, latent 64) and gets worse as its discriminator pulls ahead (04); the WGAN-GP at this width and
-# learning rate is far behind (25.88 and 23.24); the VAE stays blurred at either latent size and covers only four
-# classes (02). At latent 512 both GANs do a little better than at 64 on this one seed (GAN 10.90 and 12.91,
-# WGAN-GP 22.38 and 17.11), where the VAE gained nothing from the extra dimensions. The minutes are one core of a 2-core CPU's, at one thread; the GAN and WGAN-GP rows
-# marked bf16 trained with bf16 autocast, the rest in fp32.
+# **What it shows.** The curves are the seed-0 runs; three seeds at 20 epochs (the VAE on both datasets, the GAN
+# on MNIST at latent 2) give the spread, and a comparison between one-seed runs is only as good as the largest
+# spread measured: 3.25 in fd, the VAE's at latent 2 on MNIST. On MNIST the GAN at width 16 ends closest to the data
+# (fd 2.94 at latent 64, 4.74 at latent 2, one run each after 100 epochs); the WGAN-GP, with a fifth of the GAN's
+# generator steps per epoch at the seed's lower learning rate, is still improving at epoch 100 (6.27 and 10.11); the
+# VAE's curve keeps falling until epoch 100 too, and a bigger latent space (64) is what brings it close (5.00
+# against 14.24). On CIFAR-10 the GAN leads by more and the VAE falls last: the GAN is best early (11.94 at 20
+# epochs, 13.11 at 100, latent 64) and gets worse as its discriminator pulls ahead (04); the WGAN-GP at this width
+# and learning rate is far behind (25.88 and 23.24; 06 measures why); the VAE stays blurred at either latent size
+# (02), and its latent 512 is worse than 64 over three seeds. At latent 512 the GAN on CIFAR-10 is within about 1 of
+# latent 64, which one seed cannot rank (04). The minutes are seed 0's, one core of a 2-core CPU's, at one thread;
+# the GAN and WGAN-GP rows marked bf16 trained with bf16 autocast, the rest in fp32.
 #
 # ## 3. Your own sweep
 #

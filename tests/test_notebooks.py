@@ -45,7 +45,7 @@ def _small_parameters(path: Path, root: Path, out: Path) -> dict:
     """Small values for every parameter the notebook has: about one epoch of 1,000 images."""
     wanted = {"epochs": 1, "subset": 1000, "data_root": str(root), "runs_dir": str(out / "runs"), "eval_samples": 500,
               "use_reference": False, "own_minutes": 0.05,  # train here; beside a reference, a 3-second run of one's own
-              "exercise_subset": 512, "variance_epochs": 1, "neighbour_pool": 1000, "estimate_steps": 1, "critic_steps": 20}
+              "exercise_subset": 512, "variance_epochs": 1, "variance_subset": 512, "neighbour_pool": 1000, "estimate_steps": 1, "critic_steps": 20}
     names = _parameters(nbformat.read(path, as_version=4))
     return {k: v for k, v in wanted.items() if k in names}
 
@@ -162,7 +162,7 @@ def test_notebook_runs_headlessly_and_shows_its_figures(executed: dict[str, Path
 def test_each_notebook_shows_the_code_that_trains_and_its_quality_numbers(executed: dict[str, Path], stem: str) -> None:
     text = _text(executed[stem])
     assert "fd " in text and "classes_covered" in text and "confidence" in text
-    assert ("bits/dim" in text) == stem.split("_")[1].startswith("vae")
+    assert ("bits_per_dim" in text) == stem.split("_")[1].startswith("vae")  # the VAE's likelihood, and only its
     assert text.count(": all cases pass.") == EXERCISES.get(stem, 0)  # every exercise checked, and passed
     if "mnist" in stem:  # the MNIST notebooks show the step, and train with the learner's functions
         assert "_step (gencore/engine/families/" in text

@@ -35,11 +35,14 @@ def real_images(data: Any, count: int = 64) -> Any:
 
 
 def quality(run: Any, n: int, seed: int = 0, data_root: str | None = None, measure: bool = True) -> dict[str, Any]:
-    """The run's sample quality with the shipped classifier, printed and returned ({} when not measured)."""
+    """The run's sample quality with the shipped classifier, printed beside the real images' floor
+    and returned ({} when not measured)."""
     from gencore.quality.metrics import evaluate_models, format_quality
+    from gencore.quality.reference import shipped_floor
 
     numbers = evaluate_models(run.config, run.models, n=n, seed=seed, data_root=data_root) if measure else {}
-    print(format_quality(numbers))
+    shipped = str(numbers.get("classifier", "")).startswith("shipped")  # the floor was measured with the shipped one
+    print(format_quality(numbers, shipped_floor(run.config.dataset) if shipped else None))
     return numbers
 
 
