@@ -71,10 +71,12 @@ def test_sweep_writes_one_row_per_run_a_markdown_table_and_the_grid_figure(sweep
     rows = list(csv.DictReader((sweep_results / "results.csv").open()))
     assert [(r["latent_dim"], r["epochs"]) for r in rows] == [("2", "1"), ("8", "1")]
     for row in rows:
-        assert float(row["fd"]) > 0 and 1 <= int(row["classes_covered"]) <= 10 and float(row["bits_per_dim"]) > 0
+        # A one-epoch run may have no recognised class yet (the count needs samples inside the real images' range).
+        assert float(row["fd"]) > 0 and 0 <= int(row["classes_covered"]) <= 10 and float(row["bits_per_dim"]) > 0
         assert (sweep_results / row["name"] / "notebook.ipynb").exists()
         assert (sweep_results / row["name"] / "samples.png").exists()
-    assert (sweep_results / "results.md").read_text().count("\n") == 2 + len(rows)
+    text = (sweep_results / "results.md").read_text()  # the cells, then one line per run
+    assert text.count("| vae | mnist |") == 2 * len(rows) and "(1 seed)" in text
     assert (sweep_results / "grid-vae-mnist.png").stat().st_size > 10_000
     table = comparison_markdown(read_table(sweep_results), "vae", "mnist")
     assert "| 2 |" in table and "| 8 |" in table and "bits/dim" in table
