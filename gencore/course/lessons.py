@@ -240,7 +240,8 @@ def decoder_variance_runs(config: "TrainConfig", variances: Sequence[float], run
     from gencore.runs.start import train_or_load
 
     test = load_dataset(config.dataset, "test", config.data_root, subset=2000, seed=0).images
-    originals = as_unit_float(test[:images])
+    test_unit = as_unit_float(test)  # (2000, C, H, W) in [0, 1]
+    originals = test_unit[:images]
     figure = Figure(figsize=(images * 0.9, 1.1 + 2.1 * len(variances)), layout="constrained")
     axes = figure.subplots(1 + 2 * len(variances), 1)
     show_grid(axes[0], originals, "test images", images)
@@ -255,8 +256,8 @@ def decoder_variance_runs(config: "TrainConfig", variances: Sequence[float], run
             samples = vae.decode(torch.randn(images, run.latent_dim))
         kl = kl_per_dimension(vae, test)
         with torch.no_grad():
-            full = vae.decode(vae.encode(as_unit_float(test))[0])
-        numbers.append({"variance": variance, "mse_per_pixel": float((full - as_unit_float(test)).pow(2).mean()),
+            full = vae.decode(vae.encode(test_unit)[0])
+        numbers.append({"variance": variance, "mse_per_pixel": float((full - test_unit).pow(2).mean()),
                         "kl_nats": float(kl.sum()), "active": int((kl > KL_ACTIVE_NATS).sum())})
         label = f"sigma^2 = {variance:g}: squared error weighed {1 / (2 * variance):.3g}x"
         show_grid(axes[1 + 2 * index], recon, f"{label}; reconstructions (squared error {numbers[-1]['mse_per_pixel']:.3f} "

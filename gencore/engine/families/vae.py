@@ -70,16 +70,16 @@ def likelihood_bound(models: Models, images: torch.Tensor, device: torch.device,
     vae.eval()
     draws = torch.random.get_rng_state()
 
-    def reconstructions():  # noqa: ANN202 - yields (uint8 batch, decoder means, KL per image)
+    def reconstructions():  # noqa: ANN202 - yields (uint8 batch, decoder means, the batch's summed KL)
         for start in range(0, images.shape[0], batch_size):
             batch = images[start : start + batch_size].to(device)
             recon, mean, log_var = vae(to_float(batch, "unit"))
-            yield batch, recon, -0.5 * (1 + log_var - mean.pow(2) - log_var.exp()).sum(1)
+            yield batch, recon, losses.kl_divergence(mean, log_var)
 
     squared, kl = 0.0, 0.0
     for batch, recon, kl_batch in reconstructions():
         squared += float((recon.double() - to_float(batch, "unit").double()).pow(2).sum())
-        kl += float(kl_batch.double().sum())
+        kl += float(kl_batch)
     n, pixels = images.shape[0], images[0].numel()
     sigma = max(squared / (n * pixels), 1e-12) ** 0.5
     torch.random.set_rng_state(draws)
