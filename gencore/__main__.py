@@ -18,7 +18,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from gencore.engine.config import DATASETS, MODELS
+    from gencore.engine.config import CRITIC_NORMS, DATASETS, MODELS
     from gencore.engine.presets import preset_names
 
     parser = _Parser(prog="python -m gencore", description="Train and sample VAE, GAN and WGAN-GP models on MNIST and CIFAR-10.")
@@ -35,6 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--width", type=str, default=None, help="network width: DCGAN base channels, VAE hidden size / 8 (default 64)")
     train.add_argument("--n-critic", type=str, default=None, help="WGAN-GP critic steps per generator step (default 5)")
     train.add_argument("--gp-weight", type=str, default=None, help="WGAN-GP gradient penalty weight lambda (default 10)")
+    train.add_argument("--critic-norm", default=None, choices=CRITIC_NORMS,
+                       help="WGAN-GP critic normalisation: none (default, the seed's critic) or layer (per-image layer "
+                            "norm in batch norm's place, as Gulrajani et al. 2017 recommend)")
     train.add_argument("--decoder-variance", type=str, default=None,
                        help="VAE decoder variance sigma^2 (default 0.5: the seed's summed squared error; smaller weighs "
                             "reconstruction more against the KL)")
@@ -371,7 +374,7 @@ def _train(args: argparse.Namespace) -> int:
     given = dict(
         batch_size=args.batch_size, lr=args.lr, width=args.width, n_critic=args.n_critic,
         gp_weight=args.gp_weight, subset=args.subset, data_root=args.data_root, time_budget=args.time_budget,
-        precision=args.precision, decoder_variance=args.decoder_variance,
+        precision=args.precision, decoder_variance=args.decoder_variance, critic_norm=args.critic_norm,
     )
     settings = preset_settings(args.preset, args.model, args.dataset) if args.preset else {}
     settings.update({k: v for k, v in given.items() if v is not None})  # explicit flags win

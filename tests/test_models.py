@@ -9,6 +9,7 @@ from torch import nn
 from gencore.engine.config import TrainConfig
 from gencore.engine.data import IMAGE_SHAPES
 from gencore.engine.models import VAE, Critic, Discriminator, Generator, build_models
+from gencore.engine.models.gan import CRITIC_NORMS
 
 LATENT_SIZES = (2, 64, 512)
 
@@ -69,9 +70,32 @@ def test_critic_has_no_batch_norm_and_no_sigmoid() -> None:
         assert nn.BatchNorm2d in discriminator_kinds and nn.Sigmoid in discriminator_kinds
 
 
-def test_critic_score_of_one_image_does_not_depend_on_the_batch() -> None:
-    """Without batch norm, the per-sample gradient penalty is truly per sample."""
+@pytest.mark.parametrize("norm", CRITIC_NORMS)
+def test_critic_score_of_one_image_does_not_depend_on_the_batch(norm: str) -> None:
+    """Without batch norm (none, or layer norm in its place), the per-sample gradient penalty is truly per sample."""
     torch.manual_seed(0)
-    critic = Critic(IMAGE_SHAPES["mnist"], width=8).train()
+    critic = Critic(IMAGE_SHAPES["mnist"], width=8, norm=norm).train()
     x = torch.randn(6, *IMAGE_SHAPES["mnist"])
     assert torch.allclose(critic(x)[:1], critic(x[:1]), atol=1e-6)
+    # ... while a discriminator's batch norm mixes the images of a batch.
+    discriminator = Discriminator(IMAGE_SHAPES["mnist"], width=8).train()
+    assert not torch.allclose(discriminator.logits(x)[:1], discriminator.logits(x[:1]), atol=1e-3)
+
+
+def test_the_layer_norm_critic_normalises_each_image_and_keeps_the_unnormalised_critics_weights() -> None:
+    shape = IMAGE_SHAPES["cifar10"]
+    layer, plain = Critic(shape, width=8, norm="layer"), Critic(shape, width=8)
+    norms = [m for m in layer.modules() if isinstance(m, nn.GroupNorm)]
+    assert len(norms) == 1 and norms[0].num_groups == 1 and norms[0].num_channels == 16  # one group: the whole image
+    assert not any(isinstance(m, nn.GroupNorm) for m in plain.modules())
+    # Only the norm's scale and shift are new: the seed critic's weights keep their names (its checkpoints load).
+    assert set(layer.state_dict()) - set(plain.state_dict()) == {"body.3.weight", "body.3.bias"}
+    # The layers before the norm are positively homogeneous (no biases, leaky ReLU), so an image scaled by a factor
+    # reaches the layer after the norm unchanged: the norm removes the scale. (Large inputs keep the norm's eps,
+    # 1e-5, negligible against the variance of DCGAN-initialised activations.)
+    body = layer.body[:4]
+    x = 100 * torch.randn(2, *shape)
+    assert torch.allclose(body(3 * x), body(x), atol=1e-4)
+    assert not torch.allclose(plain.body[:4](3 * x), plain.body[:4](x), atol=1e-4)  # without the norm it scales
+    with pytest.raises(ValueError, match="critic normalisation"):
+        Critic(shape, norm="batch")

@@ -23,7 +23,7 @@ from gencore.engine.errors import CheckpointError, GencoreError, NonFiniteLossEr
 from gencore.engine.files import atomic_write
 from gencore.engine.loop import LOG_EVERY, Trainer
 from gencore.runs.checkpoint import load_checkpoint, load_run
-from gencore.runs.start import start_run
+from gencore.runs.start import run_name, start_run
 
 # An epoch of about two seconds on two cores: long enough to be killed in the middle of.
 SLOW = ["--model", "gan", "--dataset", "mnist", "--latent-dim", "16", "--epochs", "3", "--batch-size", "32",
@@ -198,6 +198,20 @@ def test_a_checkpoint_from_another_configuration_names_the_field(fixture_root: P
             start_run(tiny(fixture_root, epochs=1, **change), tmp_path, resume=True, progress=False)
 
 
+def test_the_critic_norm_is_part_of_the_architecture_and_old_configurations_mean_none(fixture_root: Path,
+                                                                                       tmp_path: Path) -> None:
+    start_run(tiny(fixture_root, epochs=1), tmp_path, progress=False).fit()
+    with pytest.raises(CheckpointError, match="critic_norm: 'layer' wanted, checkpoint has 'none'"):
+        start_run(tiny(fixture_root, epochs=1, critic_norm="layer"), tmp_path, resume=True, progress=False)
+    saved = json.loads((tmp_path / "config.json").read_text())
+    del saved["critic_norm"]  # a run saved before the field existed
+    assert TrainConfig.from_dict(saved).critic_norm == "none"
+    assert run_name(TrainConfig(model="wgan-gp", dataset="cifar10", latent_dim=512, epochs=100)) == \
+        "wgan-gp-cifar10-z512-e100-s0-436452f8"  # the seed's critic keeps the name its runs had before the field
+    with pytest.raises(GencoreError, match="unknown critic_norm 'batch'"):
+        TrainConfig(model="wgan-gp", critic_norm="batch")  # batch norm would couple the per-sample penalty
+
+
 def test_an_interrupted_write_leaves_the_old_file(tmp_path: Path) -> None:
     path = tmp_path / "file.txt"
     path.write_text("old")
@@ -218,7 +232,8 @@ ANYTHING = st.one_of(st.none(), st.booleans(), st.integers(-10**20, 10**20), st.
 
 @settings(max_examples=300, deadline=None)
 @given(st.dictionaries(st.sampled_from(["model", "dataset", "latent_dim", "epochs", "batch_size", "lr", "betas", "width",
-                                        "n_critic", "gp_weight", "subset", "seed", "device", "time_budget", "data_root"]),
+                                        "n_critic", "gp_weight", "critic_norm", "subset", "seed", "device", "time_budget",
+                                        "data_root"]),
                        ANYTHING, max_size=6))
 def test_fuzzed_configurations_are_valid_or_a_clear_error(values: dict) -> None:
     try:
@@ -231,7 +246,8 @@ def test_fuzzed_configurations_are_valid_or_a_clear_error(values: dict) -> None:
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.sampled_from(["--latent-dim", "--epochs", "--batch-size", "--lr", "--subset", "--seed", "--width",
-                                 "--n-critic", "--gp-weight", "--device", "--time-budget", "--model", "--dataset"]),
+                                 "--n-critic", "--gp-weight", "--critic-norm", "--device", "--time-budget", "--model",
+                                 "--dataset"]),
                 min_size=1, max_size=4),
        st.lists(st.text(alphabet="0123456789-.eEnaxcpu:", min_size=1, max_size=6), min_size=4, max_size=4))
 def test_fuzzed_command_lines_never_touch_an_existing_run(existing_run: tuple[Path, dict], flags: list[str], values: list[str]) -> None:

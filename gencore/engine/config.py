@@ -10,6 +10,7 @@ from typing import Any
 
 from gencore.engine.errors import GencoreError
 from gencore.engine.families import FAMILIES, Family, get_family
+from gencore.engine.models.gan import CRITIC_NORMS
 
 MODELS = tuple(FAMILIES)  # "vae", "gan", "wgan-gp": one record each in gencore.engine.families
 DATASETS = ("mnist", "cifar10")
@@ -17,7 +18,7 @@ MAX_LATENT_DIM = 4096  # larger than any study needs; a typo like 64000 would ex
 PRECISIONS = ("fp32", "bf16", "auto")
 
 # Fields that fix the shapes of the saved weights: a checkpoint must agree on all of them.
-ARCHITECTURE_FIELDS = ("model", "dataset", "latent_dim", "width")
+ARCHITECTURE_FIELDS = ("model", "dataset", "latent_dim", "width", "critic_norm")
 # Fields that change the numbers a run produces: resuming with another value would mix two runs.
 TRAINING_FIELDS = ("batch_size", "lr", "betas", "n_critic", "gp_weight", "decoder_variance", "seed", "subset", "precision")
 
@@ -40,6 +41,10 @@ class TrainConfig:
     width: int = 64  # DCGAN's base channel count (ngf = ndf = 64); the VAE's hidden sizes are 8x, 4x, 2x it
     n_critic: int = 5  # WGAN-GP: critic steps per generator step (Gulrajani et al. 2017)
     gp_weight: float = 10.0  # WGAN-GP: gradient penalty weight lambda (Gulrajani et al. 2017)
+    # WGAN-GP: the critic's normalisation. "none" is the seed's critic; "layer" is the per-image layer norm that
+    # Gulrajani et al. 2017 (section 4) recommend in batch norm's place: on CIFAR-10 it keeps the critic seeing
+    # what the unnormalised one stops seeing (docs/speed.md).
+    critic_norm: str = "none"
     # VAE: the Gaussian decoder's variance sigma^2. The loss weighs squared error by 1/(2 sigma^2) against the KL,
     # so 1/2 is the seed's plain summed squared error; a smaller variance (one fitted to the errors) weighs it more.
     decoder_variance: float = 0.5
@@ -77,6 +82,7 @@ class TrainConfig:
             raise GencoreError(f"the {self.model} trains in fp32 only (bf16 is for the GAN and WGAN-GP steps): "
                                "use precision fp32 or auto.")
         self.gp_weight = _float("gp_weight", self.gp_weight, minimum=0.0)
+        self.critic_norm = _choice("critic_norm", self.critic_norm, CRITIC_NORMS)
         self.decoder_variance = _positive_float("decoder_variance", self.decoder_variance)
         if self.subset is not None:
             self.subset = parse_int("subset", self.subset, 1, None)

@@ -54,6 +54,8 @@ def run_name(config: TrainConfig) -> str:
         del identity["precision"]
     if identity["decoder_variance"] == 0.5:  # likewise for the VAE's decoder variance
         del identity["decoder_variance"]
+    if identity["critic_norm"] == "none":  # and for the WGAN-GP's critic without normalisation
+        del identity["critic_norm"]
     digest = hashlib.sha1(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:8]
     subset = f"-n{config.subset}" if config.subset else ""
     return f"{config.model}-{config.dataset}-z{config.latent_dim}-e{config.epochs}{subset}-s{config.seed}-{digest}"

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 def build(config: "TrainConfig", image_shape: tuple[int, int, int]) -> Models:
     return {"generator": Generator(image_shape, config.latent_dim, config.width),
-            "critic": Critic(image_shape, config.width)}
+            "critic": Critic(image_shape, config.width, config.critic_norm)}
 
 
 def critic_update(critic: torch.nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor, fake: torch.Tensor,
@@ -75,7 +75,7 @@ WGAN_GP_FAMILY = Family(
     layout=torch.channels_last,  # oneDNN and cuDNN convolve it without layout conversions (5-15% faster steps)
     precisions=("fp32", "bf16"),
     steps_per_update=lambda config: config.n_critic,  # one generator update per n_critic critic steps
-    own_fields=("n_critic", "gp_weight"),
+    own_fields=("n_critic", "gp_weight", "critic_norm"),
     notebooks={"mnist": "05_wgan_gp_mnist.ipynb", "cifar10": "06_wgan_gp_cifar10.ipynb"},
     # cpu-fast: WGAN-GP updates its generator once per n_critic batches: in 5 CPU minutes the paper's
     # n_critic=5 at width 32 gave ~480 generator steps (blobs). Quarter width and 2 critic steps

@@ -58,14 +58,29 @@ class Generator(nn.Module):
         return self.net(z).add(1.0).div(2.0).clamp(0.0, 1.0)
 
 
-def _conv_body(image_shape: tuple[int, int, int], width: int, batch_norm: bool) -> nn.Sequential:
+CRITIC_NORMS = ("none", "layer")  # the WGAN-GP critic's normalisation choices (TrainConfig.critic_norm)
+
+
+def _norm(kind: str, channels: int) -> nn.Module:
+    """The normalisation after the second convolution: batch norm (DCGAN's discriminator), layer norm
+    over each image's (C, H, W) with a learned scale and shift per channel, or none."""
+    if kind == "batch":
+        return nn.BatchNorm2d(channels)
+    if kind == "layer":
+        return nn.GroupNorm(1, channels)  # one group: statistics of one image only, never of the batch
+    if kind == "none":
+        return nn.Identity()
+    raise ValueError(f"unknown normalisation {kind!r}: choose batch, layer or none")
+
+
+def _conv_body(image_shape: tuple[int, int, int], width: int, norm: str) -> nn.Sequential:
     channels, height, _ = image_shape
     final = height // 4  # two stride-2 convolutions: 28 -> 7, 32 -> 8
     return nn.Sequential(
         nn.Conv2d(channels, width, 4, 2, 1, bias=False),  # (B, w, H/2, W/2)
         nn.LeakyReLU(0.2, inplace=True),
         nn.Conv2d(width, 2 * width, 4, 2, 1, bias=False),  # (B, 2w, H/4, W/4)
-        nn.BatchNorm2d(2 * width) if batch_norm else nn.Identity(),
+        _norm(norm, 2 * width),  # (B, 2w, H/4, W/4)
         nn.LeakyReLU(0.2, inplace=True),
         nn.Conv2d(2 * width, 1, final, 1, 0, bias=True),  # (B, 1, 1, 1): one score per image
         nn.Flatten(0),  # (B,)
@@ -77,7 +92,7 @@ class Discriminator(nn.Module):
 
     def __init__(self, image_shape: tuple[int, int, int], width: int = 64) -> None:
         super().__init__()
-        self.body = _conv_body(image_shape, width, batch_norm=True)
+        self.body = _conv_body(image_shape, width, norm="batch")
         self.head = nn.Sigmoid()
         self.apply(_dcgan_init)
 
@@ -92,11 +107,14 @@ class Discriminator(nn.Module):
 class Critic(nn.Module):
     """image -> unbounded score (B,). No sigmoid (the score is a Lipschitz function, not a
     probability) and no batch norm (it would couple the per-sample gradient penalty across
-    the batch; Gulrajani et al. 2017, section 4)."""
+    the batch; Gulrajani et al. 2017, section 4). ``norm="layer"`` puts in its place the layer
+    norm that section recommends: per image, so the penalty stays per sample."""
 
-    def __init__(self, image_shape: tuple[int, int, int], width: int = 64) -> None:
+    def __init__(self, image_shape: tuple[int, int, int], width: int = 64, norm: str = "none") -> None:
         super().__init__()
-        self.body = _conv_body(image_shape, width, batch_norm=False)
+        if norm not in CRITIC_NORMS:
+            raise ValueError(f"unknown critic normalisation {norm!r}: choose one of {', '.join(CRITIC_NORMS)}")
+        self.body = _conv_body(image_shape, width, norm)
         self.apply(_dcgan_init)
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:
