@@ -68,7 +68,8 @@ def critic_catch_up(run: Any, steps: int, widths: Sequence[int] = (64,), data_ro
     if "critic" in run.models:
         critics[f"the run's critic (width {config.width}), trained on"] = copy.deepcopy(run.models["critic"])
     for width in dict.fromkeys((config.width, *widths)):
-        critics[f"a new critic, width {width}"] = Critic(IMAGE_SHAPES[config.dataset], width).to(run.device)
+        critics[f"a new critic, width {width}"] = Critic(IMAGE_SHAPES[config.dataset], width,
+                                                             config.critic_norm).to(run.device)  # the run's kind
     curves = critic_gap_curves(run.models["generator"], config.latent_dim, train, test, critics, steps,
                               lr=lr or config.lr, gp_weight=config.gp_weight, seed=config.seed)
     estimates = [row["emd"] for row in run.history if "emd" in row]

@@ -77,11 +77,14 @@ WGAN_GP_FAMILY = Family(
     steps_per_update=lambda config: config.n_critic,  # one generator update per n_critic critic steps
     own_fields=("n_critic", "gp_weight", "critic_norm"),
     notebooks={"mnist": "05_wgan_gp_mnist.ipynb", "cifar10": "06_wgan_gp_cifar10.ipynb"},
-    # cpu-fast: WGAN-GP updates its generator once per n_critic batches: in 5 CPU minutes the paper's
-    # n_critic=5 at width 32 gave ~480 generator steps (blobs). Quarter width and 2 critic steps
-    # give ~2,300; at lr 4e-4 they reach fd 6.9 against 9.6 at 2e-4 in the same 5 minutes
-    # (n_critic 1 fell to fd 21.9). The paper's settings remain the defaults.
+    # cpu-fast: WGAN-GP updates its generator once per n_critic batches. MNIST: in 5 CPU minutes the
+    # paper's n_critic=5 at width 32 gave ~480 generator steps (blobs); quarter width and 2 critic steps
+    # give ~2,300, and at lr 4e-4 they reach fd 6.9 against 9.6 at 2e-4 in the same 5 minutes (n_critic
+    # 1 fell to fd 21.9). CIFAR-10: width 16 with 2 critic steps draws checkerboard texture (fd 13.55
+    # in 10 minutes); the paper's 5 critic steps at width 32 with a layer-norm critic draw layouts (fd
+    # 8.44 in the same 10 minutes, docs/speed.md). The seed's settings remain the defaults.
     presets={"cpu-fast": {
         "mnist": {"width": 16, "n_critic": 2, "lr": 4e-4, "time_budget": 5.0, "precision": "auto"},
-        "cifar10": {"width": 16, "n_critic": 2, "lr": 2e-4, "time_budget": 10.0, "precision": "auto"}}},
+        "cifar10": {"width": 32, "n_critic": 5, "critic_norm": "layer", "lr": 2e-4, "time_budget": 10.0,
+                    "precision": "auto"}}},
 )
