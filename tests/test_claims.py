@@ -386,3 +386,12 @@ def test_03_cannot_rank_the_gan_latent_sizes_but_can_rank_the_gan_against_the_va
     text = _text("03_gan_mnist")
     assert f"the latent-2 seeds end between {z2[0]:.2f} and {z2[-1]:.2f} after 20 epochs" in text
     assert "cannot tell the two sizes apart at either length" in text
+
+
+def test_the_readmes_run_all_range_is_the_measured_tables() -> None:
+    """The README quotes the shortest and longest Run All of docs/course.md's measured table."""
+    course = (REPO / "docs" / "course.md").read_text()
+    seconds = [int(s) for s in re.findall(r"^\| `0\d_\w+` \| (\d+) \|$", course, re.M)]
+    assert len(seconds) == 8  # one row per notebook, 00 to 07
+    readme = " ".join((REPO / "README.md").read_text().split())
+    assert f"*Run All* takes {min(seconds)} s to {max(seconds) / 60:.1f} minutes per notebook" in readme

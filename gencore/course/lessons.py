@@ -27,6 +27,7 @@ from gencore.engine.families.vae import kl_per_dimension
 from gencore.engine.families.wgan_gp import WGAN_GP_FAMILY, critic_update
 from gencore.engine.grids import show_grid
 from gencore.engine.models.vae import VAE
+from gencore.runs.plots import log_y_with_plain_ticks
 
 if TYPE_CHECKING:
     from gencore.engine.config import TrainConfig
@@ -364,7 +365,7 @@ def progress_measures(panels: dict[str, tuple[list[dict[str, float]], str]]) -> 
             ax.set_title(name)
             continue
         points = ax.scatter(estimate, fd, c=epochs, cmap="viridis", s=18)
-        ax.set_yscale("log")
+        log_y_with_plain_ticks(ax)
         ax.set_xlabel({"jsd": "JSD estimate (nats)", "emd": "Earth Mover estimate"}.get(column, column))
         ax.set_ylabel("fd")
         ax.set_title(f"{name}\nSpearman rho = {spearman(estimate, fd):+.2f} over {len(epochs)} epochs")

@@ -10,11 +10,20 @@ import math
 from typing import Sequence
 
 import torch
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from gencore.engine.families import Family, get_family
 from gencore.engine.grids import show_grid
+
+
+def log_y_with_plain_ticks(ax: Axes) -> None:
+    """A log-scaled y axis whose ticks read 30, 60 rather than 3x10^1, 6x10^1 (fd often spans a narrow range)."""
+    ax.set_yscale("log")
+    plain = FuncFormatter(lambda value, _: f"{value:g}")
+    ax.yaxis.set_major_formatter(plain)
+    ax.yaxis.set_minor_formatter(plain)
 
 
 def plot_samples(images: torch.Tensor, title: str = "Generated samples", nrow: int | None = None) -> Figure:
@@ -88,10 +97,7 @@ def plot_quality_over_time(series: dict[str, list[tuple[float, float, int]]], ti
         fd_ax.plot(minutes, [fd for _, fd, _ in points], marker="o", label=label)
         cover_ax.plot(minutes, [c for _, _, c in points], marker="o", label=label)
     fd_ax.set_title("Fréchet distance to the test split (lower is better)")
-    fd_ax.set_yscale("log")
-    plain = FuncFormatter(lambda value, _: f"{value:g}")  # 30, 60 rather than 3x10^1, 6x10^1
-    fd_ax.yaxis.set_major_formatter(plain)
-    fd_ax.yaxis.set_minor_formatter(plain)
+    log_y_with_plain_ticks(fd_ax)
     cover_ax.set_title("Classes with at least 2% of the samples")
     cover_ax.set_ylim(0, 10.5)
     for ax in (fd_ax, cover_ax):
