@@ -230,7 +230,7 @@ course.show_study("wgan-gp", "cifar10")
 # commands are in `docs/speed.md`), with `lessons.critic_linearity`: the mean cosine between the critic's input
 # gradients at different real images, 1 for a linear critic.
 #
-# * With two critic steps per generator step (the earlier reference's setting) the critic falls behind within
+# * With two critic steps per generator step (the first reference's setting) the critic falls behind within
 #   two epochs: its estimate goes to 0 and below, and its gradients point almost the same way at every image
 #   (cosine 0.53 to 0.66). A linear critic meets the penalty exactly, but it can only compare the two *mean*
 #   images. Once the generator matches the mean image, nothing in the critic's gradient speaks of texture, and the
