@@ -125,3 +125,18 @@ def test_by_default_a_cpu_loads_the_reference_and_trains_a_short_run_of_its_own(
     trained = course.train_or_reference(TrainConfig(**{**config.to_dict(), "epochs": 1, "width": 8}), tmp_path, None)
     assert not isinstance(trained, course.ReferenceRun) and trained.epoch == 1
     assert course.short_run(config, tmp_path, 1.0, trained) is None
+
+
+def test_each_reference_is_labelled_with_its_familys_own_settings() -> None:
+    """The listing and docs/study.md's table name what only a family reads (the WGAN-GP's critic steps, penalty
+    and critic norm; the VAE's decoder variance), so a reference trained off the seed's setting says so."""
+    from gencore.quality.reference import describe_references, reference_markdown
+
+    lines = {line.split()[0]: line for line in describe_references().splitlines() if line.strip().startswith("ref:")}
+    wgan = manifest()["models"]["wgan-gp-cifar10"]["config"]
+    label = f"n_critic {wgan['n_critic']}, gp_weight {wgan['gp_weight']:g}, critic_norm {wgan['critic_norm']}"
+    assert label in lines["ref:wgan-gp-cifar10"] and f"| {label} |" in reference_markdown()
+    assert "critic_norm none" in lines["ref:wgan-gp-mnist"]  # shipped before the field existed: the default
+    assert "n_critic" not in lines["ref:gan-mnist"] and "decoder_variance 0.5" in lines["ref:vae-mnist"]
+    assert TrainConfig(model="wgan-gp", critic_norm="layer", gp_weight=2.5).own_settings() == {
+        "n_critic": "5", "gp_weight": "2.5", "critic_norm": "layer"}

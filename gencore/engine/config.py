@@ -118,6 +118,12 @@ class TrainConfig:
             data["betas"] = tuple(data["betas"])
         return cls(**data)
 
+    def own_settings(self) -> dict[str, str]:
+        """The fields only this model's family reads (the WGAN-GP's n_critic, gp_weight and critic_norm,
+        the VAE's decoder_variance), as text: what labels a run beside its shared settings."""
+        return {name: value if isinstance(value := getattr(self, name), str) else format(value, "g")
+                for name in self.family.own_fields}
+
     def differences(self, other: "TrainConfig", fields: tuple[str, ...]) -> list[str]:
         """Names and values of the given fields where the two configurations disagree."""
         return [

@@ -211,9 +211,8 @@ def ship_reference(name: str, run_dir: str | Path, data_root: str | None = None,
 def _train_flags(config: TrainConfig) -> str:
     flags = (f"--model {config.model} --dataset {config.dataset} --latent-dim {config.latent_dim} --epochs {config.epochs} "
              f"--batch-size {config.batch_size} --lr {config.lr:g} --width {config.width} --seed {config.seed}")
-    for name in config.family.own_fields:  # the WGAN-GP's n_critic, gp_weight and critic_norm
-        value = getattr(config, name)
-        flags += f" --{name.replace('_', '-')} {value if isinstance(value, str) else format(value, 'g')}"
+    for name, value in config.own_settings().items():  # the WGAN-GP's n_critic, gp_weight and critic_norm
+        flags += f" --{name.replace('_', '-')} {value}"
     if config.precision != "fp32":
         flags += f" --precision {config.precision}"
     return flags + (f" --time-budget {config.time_budget:g}" if config.time_budget else "")

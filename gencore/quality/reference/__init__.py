@@ -203,7 +203,7 @@ def describe_references() -> str:
         c = entry["config"]
         lines.append(
             f"  {PREFIX}{name:<16} latent {c['latent_dim']:<3} width {c['width']:<3} lr {c['lr']:g} batch {c['batch_size']}, "
-            f"{entry.get('epochs_done')} epochs ({entry.get('train_seconds', 0) / 60:.0f} min on {entry.get('device')}): "
+            f"{_own_settings(c) + ', ' if _own_settings(c) else ''}{entry.get('epochs_done')} epochs ({entry.get('train_seconds', 0) / 60:.0f} min on {entry.get('device')}): "
             f"fd {entry['fd']:.2f}, {entry['classes_covered']} classes, confidence {entry['confidence']:.2f}"
             f"  [{entry['bytes'] / 1e6:.2f} MB]"
         )
@@ -218,21 +218,29 @@ def describe_references() -> str:
     return "\n".join(lines)
 
 
+def _own_settings(config: dict[str, Any]) -> str:
+    """A shipped model's family settings ("n_critic 5, gp_weight 10, critic_norm layer"); fields added
+    after it was shipped read as their defaults, as its configuration loads."""
+    own = TrainConfig.from_dict(config).own_settings()
+    return ", ".join(f"{name} {value}" for name, value in own.items())  # "" for the GAN: it has none
+
+
 def reference_markdown() -> str:
     """The shipped models as the Markdown table docs/study.md shows (a test keeps the two equal)."""
     data = manifest()
-    lines = ["| reference | latent | width | lr, batch | epochs | trained in | fd | classes | confidence | recognised | size |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| reference | latent | width | lr, batch | its family's settings | epochs | trained in | fd | classes | confidence "
+             "| recognised | size |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, entry in sorted(data["models"].items()):
         c = entry["config"]
         lines.append(f"| `{PREFIX}{name}` | {c['latent_dim']} | {c['width']} | {c['lr']:g}, {c['batch_size']} | "
-                     f"{entry.get('epochs_done')} | {entry.get('train_seconds', 0) / 60:.0f} min | {entry['fd']:.2f} | "
+                     f"{_own_settings(c)} | {entry.get('epochs_done')} | {entry.get('train_seconds', 0) / 60:.0f} min | {entry['fd']:.2f} | "
                      f"{entry['classes_covered']} | {entry['confidence']:.2f} | {entry['recognised']:.2f} | "
                      f"{entry['bytes'] / 1e6:.2f} MB |")
     for dataset, entry in sorted(data["classifiers"].items()):
         floor = entry.get("floor")
         if floor:
-            lines.append(f"| real {dataset} images (the floor) | | | | | | {floor['fd']:.2f} | {floor['classes_covered']} | "
+            lines.append(f"| real {dataset} images (the floor) | | | | | | | {floor['fd']:.2f} | {floor['classes_covered']} | "
                          f"{floor['confidence']:.2f} | {floor['recognised']:.2f} | |")
     return "\n".join(lines) + "\n"
 
