@@ -166,6 +166,9 @@ def test_the_study_table_shows_the_floor_first_the_spread_and_which_rows_predate
     assert lines[2].startswith("| real images | (the floor) |") and "0.04" in lines[2]
     assert "| 2 | 20 |" in lines[3] and "11.00 ± 1.00 (3 seeds)" in lines[3] and "10.0 ± 0.0 (3 seeds)" in lines[3]
     assert "| 64 | 20 |" in lines[4] and "30.00 (1 seed)" in lines[4] and "| – | – |" in lines[4]
+    # The pair's shipped reference sits beside the study's rows, its own setting named under the table.
+    assert lines[5].startswith("| 2 (`ref:vae-mnist`) |") and "(1 seed)" in lines[5]
+    assert "The `ref:vae-mnist` row is the shipped reference, at its own setting (lr 0.001, batch 128" in lines[-1]
     (comparison,) = study_comparisons("vae", "mnist", tmp_path)
     assert comparison.startswith("latent 64, 20 epochs against latent 2, 20 epochs: fd 30.00 (1 seed) against 11.00")
     assert "latent 2, 20 epochs is closer to the data, by more than the spread (1.00" in comparison

@@ -66,11 +66,37 @@ def study_table(model: str, dataset: str, folder: Path = STUDY) -> str:
             cells.append(spread_text(c, "bits_per_dim", 3) or "–")
         cells += [f"{c['train_seconds'] / 60:.0f} min", c["device"]]
         lines.append("| " + " | ".join(str(x) for x in cells) + " |")
+    reference = _reference_row(model, dataset, bound)
+    if reference:
+        lines.append(reference[0])
     lines.append("")
     lines.append("*Mean ± standard deviation over the seeds run (their count in brackets; one seed has no spread). "
                  "– : measured before classes and confidence counted only samples inside the real images' feature "
-                 "range, and the weights were not kept to measure again. Training time: the first seed's.*")
+                 "range, and the weights were not kept to measure again. Training time: the first seed's.*"
+                 + (f" {reference[1]}" if reference else ""))
     return "\n".join(lines)
+
+
+def _reference_row(model: str, dataset: str, bound: bool) -> tuple[str, str] | None:
+    """The pair's shipped reference as a row beside the study's (its own setting, one seed), and the
+    sentence that names that setting; None when the pair ships no reference."""
+    from gencore.engine.config import TrainConfig
+    from gencore.quality.reference import PREFIX, manifest
+
+    entry = manifest()["models"].get(f"{model}-{dataset}")
+    if entry is None:
+        return None
+    config = TrainConfig.from_dict(entry["config"])
+    name = f"`{PREFIX}{model}-{dataset}`"
+    cells = [f"{config.latent_dim} ({name})", entry["epochs_done"], config.width, config.precision,
+             f"{entry['fd']:.2f} (1 seed)", entry["classes_covered"], f"{entry['confidence']:.2f}"]
+    if bound:
+        cells.append(f"{entry['bits_per_dim']:.3f} (1 seed)" if "bits_per_dim" in entry else "–")
+    cells += [f"{entry.get('train_seconds', 0) / 60:.0f} min", entry.get("device", "")]
+    own = ", ".join(f"{field} {value}" for field, value in config.own_settings().items())
+    setting = f"lr {config.lr:g}, batch {config.batch_size}" + (f", {own}" if own else "")
+    return ("| " + " | ".join(str(x) for x in cells) + " |",
+            f"The {name} row is the shipped reference, at its own setting ({setting}), not the seed's.")
 
 
 def compare_cells(a: dict[str, Any], b: dict[str, Any], reference: dict[str, Any] | None = None,
