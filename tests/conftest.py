@@ -7,6 +7,7 @@ import dataclasses
 import hashlib
 import os
 import pickle
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -60,6 +61,13 @@ def run_nbval(notebooks: list[Path], tmp_path: Path, cwd: Path) -> subprocess.Co
          "-c", str(tmp_path / "pytest.ini"), "--rootdir", str(tmp_path), *map(str, notebooks)],
         capture_output=True, text=True, cwd=cwd, timeout=900,
     )
+
+
+def ctrl_c_as_in_a_terminal() -> None:
+    """preexec_fn for a command a test interrupts with SIGINT: Ctrl-C's default action, as in a terminal. A shell
+    starts background jobs with SIGINT ignored, and children inherit that: a suite run in the background would
+    otherwise send a Ctrl-C that nothing receives."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def real_data_root() -> Path | None:

@@ -16,7 +16,7 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import REPO, folder_digest
+from conftest import REPO, ctrl_c_as_in_a_terminal, folder_digest
 from gencore.__main__ import main
 from gencore.engine.config import TrainConfig
 from gencore.engine.errors import CheckpointError, GencoreError, NonFiniteLossError
@@ -32,7 +32,8 @@ SLOW = ["--model", "gan", "--dataset", "mnist", "--latent-dim", "16", "--epochs"
 
 def _train_process(root: Path, out: Path, *extra: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "gencore", "train", *SLOW, "--data-root", str(root), "--out", str(out), *extra],
-                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=ctrl_c_as_in_a_terminal)
 
 
 def _epochs_saved(run: Path) -> int:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ACROSS_KERNELS, REPO
+from conftest import ACROSS_KERNELS, REPO, ctrl_c_as_in_a_terminal
 from gencore.engine.files import read_json
 from gencore.runs.lock import FolderLock
 from gencore.studies.results import read_table
@@ -31,7 +31,8 @@ LONG = ["--model", "vae", "--dataset", "mnist", "--epochs", "20", "--subset", "2
 
 def _sweep_process(out: Path, data_root: Path, *extra: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "gencore", "sweep", *LONG, "--data-root", str(data_root), "--out", str(out),
-                             *extra], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             *extra], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=ctrl_c_as_in_a_terminal)
 
 
 def _wait(condition, process: subprocess.Popen, what: str, timeout: float = 600) -> None:  # noqa: ANN001
