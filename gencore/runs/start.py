@@ -46,16 +46,16 @@ def train(config: TrainConfig, run_dir: str | os.PathLike | None = None, resume:
     return start_run(config, run_dir, resume=resume, progress=progress).fit()
 
 
+# Fields added after runs were first named, with their defaults: at the default a field leaves the name
+# as runs had it before the field existed (precision fp32, the seed's decoder variance and unnormalised critic).
+ADDED_LATER = {"precision": "fp32", "decoder_variance": 0.5, "critic_norm": "none"}
+
+
 def run_name(config: TrainConfig) -> str:
     """A readable, unique folder name for a configuration: the same settings, the same name."""
     ignored = ("device", "data_root", "time_budget", "extra", "eval_every")
-    identity = {k: v for k, v in config.to_dict().items() if k not in ignored}
-    if identity["precision"] == "fp32":  # the default keeps the names runs had before precision existed
-        del identity["precision"]
-    if identity["decoder_variance"] == 0.5:  # likewise for the VAE's decoder variance
-        del identity["decoder_variance"]
-    if identity["critic_norm"] == "none":  # and for the WGAN-GP's critic without normalisation
-        del identity["critic_norm"]
+    identity = {k: v for k, v in config.to_dict().items()
+                if k not in ignored and not (k in ADDED_LATER and v == ADDED_LATER[k])}
     digest = hashlib.sha1(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:8]
     subset = f"-n{config.subset}" if config.subset else ""
     return f"{config.model}-{config.dataset}-z{config.latent_dim}-e{config.epochs}{subset}-s{config.seed}-{digest}"
