@@ -81,7 +81,7 @@ def _reference_row(model: str, dataset: str, bound: bool) -> tuple[str, str] | N
     """The pair's shipped reference as a row beside the study's (its own setting, one seed), and the
     sentence that names that setting; None when the pair ships no reference."""
     from gencore.engine.config import TrainConfig
-    from gencore.quality.reference import PREFIX, manifest
+    from gencore.quality.reference import PREFIX, manifest, own_settings_label
 
     entry = manifest()["models"].get(f"{model}-{dataset}")
     if entry is None:
@@ -93,7 +93,7 @@ def _reference_row(model: str, dataset: str, bound: bool) -> tuple[str, str] | N
     if bound:
         cells.append(f"{entry['bits_per_dim']:.3f} (1 seed)" if "bits_per_dim" in entry else "–")
     cells += [f"{entry.get('train_seconds', 0) / 60:.0f} min", entry.get("device", "")]
-    own = ", ".join(f"{field} {value}" for field, value in config.own_settings().items())
+    own = own_settings_label(entry["config"])
     setting = f"lr {config.lr:g}, batch {config.batch_size}" + (f", {own}" if own else "")
     return ("| " + " | ".join(str(x) for x in cells) + " |",
             f"The {name} row is the shipped reference, at its own setting ({setting}), not the seed's.")

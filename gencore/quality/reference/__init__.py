@@ -201,9 +201,10 @@ def describe_references() -> str:
     lines = ["Reference models (python -m gencore sample ref:NAME --n N --out F.pt):"]
     for name, entry in sorted(data["models"].items()):
         c = entry["config"]
+        own = own_settings_label(c)
         lines.append(
             f"  {PREFIX}{name:<16} latent {c['latent_dim']:<3} width {c['width']:<3} lr {c['lr']:g} batch {c['batch_size']}, "
-            f"{_own_settings(c) + ', ' if _own_settings(c) else ''}{entry.get('epochs_done')} epochs ({entry.get('train_seconds', 0) / 60:.0f} min on {entry.get('device')}): "
+            f"{own + ', ' if own else ''}{entry.get('epochs_done')} epochs ({entry.get('train_seconds', 0) / 60:.0f} min on {entry.get('device')}): "
             f"fd {entry['fd']:.2f}, {entry['classes_covered']} classes, confidence {entry['confidence']:.2f}"
             f"  [{entry['bytes'] / 1e6:.2f} MB]"
         )
@@ -218,7 +219,7 @@ def describe_references() -> str:
     return "\n".join(lines)
 
 
-def _own_settings(config: dict[str, Any]) -> str:
+def own_settings_label(config: dict[str, Any]) -> str:
     """A shipped model's family settings ("n_critic 5, gp_weight 10, critic_norm layer"); fields added
     after it was shipped read as their defaults, as its configuration loads."""
     own = TrainConfig.from_dict(config).own_settings()
@@ -234,7 +235,7 @@ def reference_markdown() -> str:
     for name, entry in sorted(data["models"].items()):
         c = entry["config"]
         lines.append(f"| `{PREFIX}{name}` | {c['latent_dim']} | {c['width']} | {c['lr']:g}, {c['batch_size']} | "
-                     f"{_own_settings(c)} | {entry.get('epochs_done')} | {entry.get('train_seconds', 0) / 60:.0f} min | {entry['fd']:.2f} | "
+                     f"{own_settings_label(c)} | {entry.get('epochs_done')} | {entry.get('train_seconds', 0) / 60:.0f} min | {entry['fd']:.2f} | "
                      f"{entry['classes_covered']} | {entry['confidence']:.2f} | {entry['recognised']:.2f} | "
                      f"{entry['bytes'] / 1e6:.2f} MB |")
     for dataset, entry in sorted(data["classifiers"].items()):
