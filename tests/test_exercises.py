@@ -5,6 +5,7 @@ learner's function."""
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from conftest import REPO
-from gencore.course import Source, show, student_source
+from gencore.course import Source, lessons, show, student_source
 from gencore.course.exercises import EXERCISES, ExerciseFailed, check, reference
 from gencore.engine import losses
 from gencore.engine.config import TrainConfig
@@ -134,10 +135,116 @@ def test_under_a_grader_a_stub_fails_its_check(monkeypatch: pytest.MonkeyPatch, 
     def stub(mean, log_var):  # noqa: ANN001, ANN202
         raise NotImplementedError("your code here")
 
+    own = SOLUTIONS["reparameterize"]
     monkeypatch.setenv(variable, value)
     with pytest.raises(ExerciseFailed, match="reparameterize is not implemented"):
         check("reparameterize", stub, verbose=False)
-    assert check("reparameterize", reference("reparameterize"), verbose=False) is reference("reparameterize")
+    assert check("reparameterize", own, verbose=False) is own
+
+
+def _solutions() -> dict[str, object]:
+    """The course's own solutions: each notebook's cells tagged solution, run as a learner's cell would run them."""
+    import nbformat
+
+    functions: dict[str, object] = {}
+    for stem in sorted({e.notebook for e in EXERCISES.values()}):
+        notebook = nbformat.read(REPO / "notebooks" / f"{stem}.ipynb", as_version=4)
+        namespace: dict = {"torch": torch, "F": F, "math": math, "losses": losses}
+        for cell in notebook.cells:
+            if "solution" in cell.metadata.get("tags", []):
+                exec(compile(cell.source, f"<{stem} solution>", "exec"), namespace)
+        functions.update({name: namespace[name] for name in EXERCISES if name in namespace})
+    return functions
+
+
+SOLUTIONS = _solutions()
+GRADED = [("NBGRADER_EXECUTION", "autograde"), ("NBGRADER_EXECUTION", "validate"), ("GENCORE_GRADING", "1")]
+
+
+@pytest.mark.parametrize("name", sorted(EXERCISES))
+def test_under_a_grader_the_courses_solutions_pass_every_case(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    monkeypatch.setenv("GENCORE_GRADING", "1")
+    assert check(name, SOLUTIONS[name], verbose=False) is SOLUTIONS[name]
+    if EXERCISES[name].hidden is not None:
+        assert check(name, SOLUTIONS[name], verbose=False, hidden=True) is SOLUTIONS[name]
+
+
+@pytest.mark.parametrize("name", sorted(EXERCISES))
+@pytest.mark.parametrize("variable, value", GRADED)
+def test_under_a_grader_gencores_own_function_scores_nothing(monkeypatch: pytest.MonkeyPatch, variable: str, value: str,
+                                                             name: str) -> None:
+    answer = reference(name)  # taken before grading starts: a name bound before the check
+    monkeypatch.setenv(variable, value)
+    for hidden in (False, True) if EXERCISES[name].hidden is not None else (False,):
+        for fn in (answer, lambda *args: answer(*args)):
+            with pytest.raises(ExerciseFailed) as failed:
+                check(name, fn, verbose=False, hidden=hidden)
+            message = str(failed.value)
+            assert message.startswith(f"{name} asks for your own code: your function called gencore.") and "\n" not in message
+
+
+def _taken_kl() -> object:
+    taken = losses.kl_divergence
+    return lambda mean, log_var: taken(mean, log_var)
+
+
+def _in_a_thread(mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
+    import threading
+
+    result = []
+    worker = threading.Thread(target=lambda: result.append(losses.kl_divergence(mean, log_var)))
+    worker.start()
+    worker.join()
+    return result[0]
+
+
+def _watch_switched_off(mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
+    import sys
+
+    sys.setprofile(None)
+    return losses.kl_divergence(mean, log_var)
+
+
+@pytest.mark.parametrize("route, fn, called", [
+    ("the module attribute", lambda m, v: losses.kl_divergence(m, v), "gencore.engine.losses.kl_divergence"),
+    ("a name taken before the check", _taken_kl(), "gencore.engine.losses.kl_divergence"),
+    ("the family's parts", lambda m, v: __import__("gencore.engine.families", fromlist=["FAMILIES"]).FAMILIES["vae"]
+     .parts["kl_divergence"](m, v), "gencore.engine.losses.kl_divergence"),
+    ("exercises.reference", lambda m, v: __import__("gencore.course.exercises", fromlist=["reference"])
+     .reference("kl_divergence")(m, v), "gencore.course.exercises.reference"),
+    ("another gencore function that computes it", lambda m, v: losses.vae_loss(torch.zeros(1), torch.zeros(1), m, v).kl,
+     "gencore.engine.losses.vae_loss"),
+    ("a thread the function starts", _in_a_thread, "gencore.engine.losses.kl_divergence"),
+    ("the watch switched off", _watch_switched_off, "sys.setprofile"),
+])
+def test_a_graded_check_fails_a_function_that_calls_gencore_by_any_route(monkeypatch: pytest.MonkeyPatch, route: str, fn,  # noqa: ANN001
+                                                                        called: str, capsys: pytest.CaptureFixture) -> None:
+    assert check("kl_divergence", fn) is fn  # working alone: it passes, with a note that a grader would not accept it
+    out = capsys.readouterr().out
+    assert f"note: your function {'switched off' if called == 'sys.setprofile' else 'called ' + called}" in out and "kl_divergence: all cases pass." in out
+    monkeypatch.setenv("GENCORE_GRADING", "1")
+    expected = "switched off the check's watch" if called == "sys.setprofile" else f"called {called}, gencore's own code"
+    with pytest.raises(ExerciseFailed, match=rf"^kl_divergence asks for your own code: your function {re.escape(expected)}"):
+        check("kl_divergence", fn)
+    assert "PASS" not in capsys.readouterr().out  # it fails at the first case
+
+
+def test_reference_hands_out_no_answer_under_a_grader_or_in_the_student_edition(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gencore.course import exercises, source
+
+    assert reference("spearman") is lessons.spearman and exercises.is_answer("spearman", lessons.spearman)
+    try:
+        source.hide_answers()
+        with pytest.raises(ExerciseFailed, match=r"exercises.reference\('spearman'\) hands out no answer in the student"):
+            reference("spearman")
+        def stub(a, b):  # noqa: ANN001, ANN202
+            raise NotImplementedError
+        assert exercises.is_answer("spearman", check("spearman", stub, verbose=False))  # the fallback still runs on
+    finally:
+        source.show_answers()
+    monkeypatch.setenv("NBGRADER_EXECUTION", "validate")
+    with pytest.raises(ExerciseFailed, match=r"hands out no answer under a grader"):
+        reference("spearman")
 
 
 def test_the_student_edition_shows_gencores_code_without_the_answers(capsys: pytest.CaptureFixture) -> None:

@@ -10,14 +10,27 @@ gencore's own answer and, where the answer is deterministic, hidden cases for a 
 output agrees with gencore's on inputs the learner never saw). Under a grader (nbgrader's
 autograde or validate, or ``GENCORE_GRADING=1``) an unanswered exercise fails its check; working
 alone, a learner's unanswered exercise falls back to gencore's function so the notebook runs on.
+
+The answer is one import away (the notebooks import the package that holds it), so a check
+watches every Python call made while its cases run the learner's function (``sys.setprofile``):
+code from the gencore package, apart from this checker's own cases and fixtures, means the
+function handed the work to gencore, by whatever route (the module attribute, a name taken
+before the check, a family's parts, ``reference``). Under a grader the check then fails with one
+line saying so; working alone, it passes with a note that a grader would not accept it.
+``reference`` hands out no answer under a grader or in the student edition.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import sys
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from pathlib import Path
+from types import FrameType
+from typing import Any, Callable, Iterator
 
 import torch
 import torch.nn.functional as F
@@ -407,7 +420,9 @@ def _agrees(name: str, inputs: Callable[[torch.Generator], tuple[Any, ...]], dra
         expected, obtained = [], []
         for _ in range(draws):
             args = inputs(generator)
-            theirs, ours = fn(*args), EXERCISES[name].answer()(*args)
+            theirs = fn(*args)
+            with _checkers_own_call():  # gencore's answer, called by the check itself: not the learner's call
+                ours = EXERCISES[name].answer()(*args)
             if isinstance(ours, tuple):
                 theirs, ours = _parts(theirs)[0], ours[0]
             obtained.append(round(float(theirs), 5) if isinstance(theirs, (torch.Tensor, float)) else _describe(theirs))
@@ -474,9 +489,32 @@ def exercise_family(name: str) -> Family:
     return next(family for family in FAMILIES.values() if name in family.parts)
 
 
+_withheld = False  # the student edition (source.hide_answers): no answer is handed out
+
+
+def withhold_answers(withheld: bool) -> None:
+    """The student edition's switch (``course.hide_answers()`` sets it): ``reference`` then refuses."""
+    global _withheld
+    _withheld = withheld
+
+
 def reference(name: str) -> Callable[..., Any]:
-    """gencore's own implementation of an exercise (for the MNIST ones, the part of its family's step)."""
-    return _exercise(name).answer()
+    """gencore's own implementation of an exercise (for the MNIST ones, the part of its family's
+    step), for the kit's tests and an instructor's notebook. It hands out no answer where a learner
+    works on the exercises: under a grader (``grading()``) and in the student edition
+    (``course.hide_answers()``, which student copies and the nbgrader release call first)."""
+    exercise = _exercise(name)
+    if grading() or _withheld:
+        where = "under a grader" if grading() else "in the student edition"
+        raise ExerciseFailed(f"exercises.reference({name!r}) hands out no answer {where}: "
+                             f"the exercise asks for your own {name}.")
+    return exercise.answer()
+
+
+def is_answer(name: str, fn: Callable[..., Any]) -> bool:
+    """Whether ``fn`` is gencore's own function for the exercise (what ``check`` returns for an
+    unanswered one), without handing that function out."""
+    return fn is _exercise(name).answer()
 
 
 def _exercise(name: str) -> Exercise:
@@ -491,34 +529,125 @@ def grading() -> bool:
     return os.environ.get("NBGRADER_EXECUTION") in ("autograde", "validate") or os.environ.get("GENCORE_GRADING") == "1"
 
 
+# ---------------------------------------------------------------------- whose code ran: the learner's or gencore's
+
+
+GENCORE_DIR = os.path.realpath(Path(__file__).parents[1])  # the gencore package, wherever it is installed
+CHECKER_FILE = os.path.realpath(__file__)  # this file: the checks' own cases and fixtures (a test critic, _Linear)
+
+
+class _Watch:
+    """A profile function (sys.setprofile) that notes the first Python call into gencore's code,
+    apart from the checker's own: a learner's function that calls it, directly or through any
+    name, hands the exercise to gencore. The functions that hand out the answer (``reference``,
+    each exercise's ``answer``) count although they live in this file."""
+
+    def __init__(self) -> None:
+        self.offender: str | None = None  # the gencore function called first, as module.qualname
+        self.switched_off = False  # the learner's code replaced the watch (sys.setprofile) while it ran
+        self.paused = 0  # > 0 while the check itself calls gencore's answer (the hidden cases compare with it)
+        self._files: dict[str, bool] = {}
+        self._refused = {reference.__code__, *(exercise.answer.__code__ for exercise in EXERCISES.values())}
+
+    def _gencores(self, filename: str) -> bool:
+        known = self._files.get(filename)
+        if known is None:
+            path = os.path.realpath(filename)
+            known = self._files[filename] = path.startswith(GENCORE_DIR + os.sep) and path != CHECKER_FILE
+        return known
+
+    def reason(self) -> str | None:
+        """What the learner's function did that a graded check refuses, or None."""
+        if self.offender is not None:
+            return f"called {self.offender}, gencore's own code"
+        if self.switched_off:
+            return "switched off the check's watch of the calls it makes (sys.setprofile)"
+        return None
+
+    def __call__(self, frame: FrameType, event: str, arg: Any) -> None:
+        if event != "call" or self.paused or self.offender is not None:
+            return
+        code = frame.f_code
+        if code in self._refused or self._gencores(code.co_filename):
+            module = frame.f_globals.get("__name__", "?")
+            self.offender = f"{module}.{getattr(code, 'co_qualname', code.co_name)}"
+
+
+_watches: list[_Watch] = []  # the watch of the check now running (checks do not nest, but a learner may call one)
+
+
+@contextmanager
+def _watching(watch: _Watch) -> Iterator[None]:
+    """Run the block with ``watch`` seeing every Python call, in this thread and in any it starts."""
+    previous, previous_threads = sys.getprofile(), threading.getprofile()
+    _watches.append(watch)
+    sys.setprofile(watch)
+    threading.setprofile(watch)
+    try:
+        yield
+    finally:
+        switched_off = sys.getprofile() is not watch
+        sys.setprofile(previous)
+        threading.setprofile(previous_threads)
+        _watches.pop()
+        watch.switched_off = watch.switched_off or switched_off
+
+
+@contextmanager
+def _checkers_own_call() -> Iterator[None]:
+    for watch in _watches:
+        watch.paused += 1
+    try:
+        yield
+    finally:
+        for watch in _watches:
+            watch.paused -= 1
+
+
+def own_code_message(name: str, reason: str) -> str:
+    """The one line a graded check fails with when the learner's function called gencore (``reason``: _Watch.reason)."""
+    return (f"{name} asks for your own code: your function {reason}, and a graded check gives no points for that. "
+            f"Write {name} yourself (torch and math are yours to use), then run this check again.")
+
+
 def check(name: str, fn: Callable[..., Any], verbose: bool = True, hidden: bool = False) -> Callable[..., Any]:
     """Test a learner's ``fn`` for the exercise ``name`` case by case (``hidden``: a grader's
     hidden cases instead). Returns ``fn`` when every case passes, and raises ExerciseFailed naming
     the failed cases otherwise. While ``fn`` raises NotImplementedError (a student copy's stub) it
     returns gencore's own function, with a note, so the notebook runs on; under a grader
-    (``grading()``) an unanswered exercise fails instead."""
+    (``grading()``) an unanswered exercise fails instead, and so does a function that calls
+    gencore's code (every Python call its cases make is watched: see the module's docstring)."""
     exercise = _exercise(name)
     say = print if verbose else (lambda *args: None)
     failures = []
+    graded = grading()
+    watch = _Watch()
     cases = (exercise.hidden or (lambda: []))() if hidden else exercise.cases()
     for case in cases:
         try:
-            passed, expected, obtained = case.run(fn)
+            with _watching(watch):
+                passed, expected, obtained = case.run(fn)
         except NotImplementedError:
-            if grading():
+            if graded:
                 raise ExerciseFailed(f"{name} is not implemented: write the function, then run this check again.") from None
             say(f"{name}: not implemented yet. The cells below use gencore's {name} until yours is written.")
-            return reference(name)
+            return exercise.answer()
         except Exception as error:  # noqa: BLE001 - the learner's code failed: report it as the case's result
             passed, expected, obtained = False, "no error", f"{type(error).__name__}: {error}"
+        if graded and (reason := watch.reason()) is not None:
+            raise ExerciseFailed(own_code_message(name, reason))
         say(f"  {'PASS' if passed else 'FAIL'}  {case.description}" +
             ("" if passed else f"\n          expected {expected}\n          obtained {obtained}"))
         if not passed:
             failures.append(f"'{case.description}' (expected {expected}, obtained {obtained})")
+    if (reason := watch.reason()) is not None:
+        say(f"{name}: note: your function {reason}. The check passes here, working alone; a graded check fails it, "
+            "since the exercise asks for your own code.")
     if failures:
         raise ExerciseFailed(f"{name} failed {len(failures)} case(s): " + "; ".join(failures))
     say(f"{name}: all {'hidden ' if hidden else ''}cases pass.")
     return fn
 
 
-__all__ = ["EXERCISES", "Exercise", "ExerciseFailed", "check", "exercise_family", "grading", "reference"]
+__all__ = ["EXERCISES", "Exercise", "ExerciseFailed", "check", "exercise_family", "grading", "is_answer", "own_code_message",
+           "reference", "withhold_answers"]

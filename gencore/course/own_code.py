@@ -8,7 +8,7 @@ from typing import Any, Callable, Mapping
 
 from gencore.engine.config import TrainConfig
 from gencore.engine.loop import Trainer
-from gencore.runs.figures import figure_latents
+from gencore.runs.figures import FIGURE_SAMPLES
 
 EXERCISE_BATCH = 64  # the small run's batch: many steps on few images, so the curves have points
 EXERCISE_POINTS = 40  # points on its loss curves
@@ -20,14 +20,14 @@ def train_with(config: TrainConfig, overrides: Mapping[str, Callable[..., Any]],
     place of gencore's, at the family paper's learning rate (it learns visibly in a few hundred
     steps). With ``compare``, also train the same run with gencore's own functions and say
     whether the numbers agree."""
-    from gencore.course.exercises import reference
+    from gencore.course.exercises import is_answer
 
     if epochs < 1:
         print("exercise_epochs is 0: the run with your own functions is skipped.")
         return None
     small = dataclasses.replace(config, epochs=epochs, subset=subset, eval_every=0, time_budget=None,
                                 batch_size=EXERCISE_BATCH, lr=config.family.paper_settings.lr)
-    own = {name: fn for name, fn in overrides.items() if fn is not reference(name)}
+    own = {name: fn for name, fn in overrides.items() if not is_answer(name, fn)}
     trainer = _small_trainer(small, overrides)
     trainer.fit()
     who = ", ".join(sorted(own)) if own else "none (the checks fell back to gencore's)"
@@ -69,7 +69,7 @@ def own_run_figures(trainer: Trainer | None, heading: str | None = None) -> Any:
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-    show_grid(axes[-1], trainer.generate(figure_latents(trainer.config)[:36]).cpu(), "samples", nrow=6)
+    show_grid(axes[-1], trainer.sample(FIGURE_SAMPLES, trainer.config.seed)[:36], "samples", nrow=6)
     figure_.suptitle(heading or f"Your functions, training: {trainer.global_step} steps of {trainer.config.batch_size} "
                               f"images at lr {trainer.config.lr:g}; losses every {trainer.log_every} steps, samples at the end")
     return figure_

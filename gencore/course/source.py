@@ -22,15 +22,19 @@ _hidden_names: set[str] = set()  # the functions whose bodies Source leaves out 
 def hide_answers() -> None:
     """The student edition: from now on, shown source leaves out the body of every function that
     an exercise asks for (the student copies and the nbgrader release call this first)."""
-    from gencore.course.exercises import EXERCISES
+    from gencore.course.exercises import EXERCISES, withhold_answers
 
     _hidden_names.update(EXERCISES)
+    withhold_answers(True)  # and exercises.reference hands none out
     print("Student edition: gencore's source is shown without the answers to the exercises.")
 
 
 def show_answers() -> None:
     """The instructor's edition again: shown source is whole."""
+    from gencore.course.exercises import withhold_answers
+
     _hidden_names.clear()
+    withhold_answers(False)
 
 
 def function_bodies(source: str, names: Collection[str] | None = None, nested: bool = False) -> list[tuple[int, int, int]]:
