@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -140,3 +141,27 @@ def test_each_reference_is_labelled_with_its_familys_own_settings() -> None:
     assert "n_critic" not in lines["ref:gan-mnist"] and "decoder_variance 0.5" in lines["ref:vae-mnist"]
     assert TrainConfig(model="wgan-gp", critic_norm="layer", gp_weight=2.5).own_settings() == {
         "n_critic": "5", "gp_weight": "2.5", "critic_norm": "layer"}
+
+
+def test_a_loaded_reference_says_how_its_settings_differ_from_the_first_cells(
+        fixture_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """01's first cell at latent 16, width 64, lr 1e-4, 20 epochs loads ref:vae-mnist (latent 2, width 32, lr 1e-3,
+    30 epochs): every difference is printed with both values, and the parameter that trains the cell's settings."""
+    from gencore import course
+    from gencore.course.reference_runs import settings_differences
+
+    config = TrainConfig(model="vae", dataset="mnist", latent_dim=16, epochs=20, width=64, data_root=str(fixture_root),
+                         device="cpu")
+    run = course.train_or_reference(config, tmp_path, use_reference=True)
+    reference = manifest()["models"]["vae-mnist"]
+    shipped = reference["config"]
+    assert settings_differences(config, run) == [
+        ("latent_dim", "16", str(shipped["latent_dim"])), ("width", "64", str(shipped["width"])),
+        ("epochs", "20", str(reference["epochs_done"])), ("lr", "0.0001", format(shipped["lr"], "g"))]
+    out = capsys.readouterr().out
+    assert "differs from the first cell's settings in latent_dim, width, epochs, lr:" in out
+    assert re.search(r"^  latent_dim +16 +2$", out, re.M) and "set use_reference = False" in out
+    same = TrainConfig(**{**run.config.to_dict(), "epochs": reference["epochs_done"], "data_root": str(fixture_root)})
+    assert settings_differences(same, run) == []
+    course.train_or_reference(same, tmp_path, use_reference=True)
+    assert "The shipped reference has the first cell's settings." in capsys.readouterr().out

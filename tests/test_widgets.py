@@ -87,3 +87,27 @@ def test_an_unfinished_run_is_announced_and_train_resumes_it(fixture_root: Path,
     assert p.status.value.startswith("finished: 3/3 epochs") and "(resumed from its last checkpoint)" in p.status.value
     info = json.loads((tmp_path / run_name(config) / "run.json").read_text())
     assert info["resumed_from"] == [{"epoch": 1, "step_in_epoch": 0}]
+
+
+def test_compare_names_the_settings_in_which_the_runs_differ(tmp_path: Path) -> None:
+    """Two runs both headed "latent 16, 5 epochs" whose numbers differ: the table says why (lr and width), and a
+    field an older run's config.json lacks counts as its default, not as a difference."""
+    from gencore.course.widgets import compare_runs_html
+
+    def run(name: str, **settings: object) -> Path:
+        folder = tmp_path / name
+        folder.mkdir()
+        config = TrainConfig(model="vae", dataset="mnist", latent_dim=16, epochs=5, **settings).to_dict()
+        if name == "older":
+            del config["decoder_variance"]  # written before the field existed
+        (folder / "config.json").write_text(json.dumps(config))
+        (folder / "run.json").write_text(json.dumps({"status": "finished", "epochs_done": 5, "seconds": 60, "device": "cpu"}))
+        return folder
+
+    fast, slow, older = run("fast", lr=1e-3, width=32), run("slow", lr=1e-4, width=64), run("older", lr=1e-4, width=64)
+    table = compare_runs_html([fast, slow])
+    assert table.count("latent 16, 5 epochs") == 2
+    assert "The selected runs differ in lr, width (in bold below)." in table
+    assert "<td><b>lr</b></td><td style='padding:2px 10px;text-align:right;vertical-align:top'><b>0.001</b>" in table
+    assert "The selected runs have the same settings." in compare_runs_html([slow, older])
+    assert "differ in" not in compare_runs_html([fast]) and "same settings" not in compare_runs_html([fast])

@@ -52,6 +52,48 @@ def reference_run(model: str, dataset: str, data_root: str | None = None) -> Ref
                         label=f"shipped reference ref:{reference.name}")
 
 
+# The settings a learner sets in a notebook's first cell that change the model or its numbers, in the order the
+# difference table lists them (the family's own settings, such as the WGAN-GP's n_critic, follow the width).
+SHARED_SETTINGS = ("latent_dim", "width", "epochs", "batch_size", "lr", "betas", "precision", "subset", "seed", "time_budget")
+
+
+def _setting_text(value: Any, name: str = "") -> str:
+    if value is None:
+        return {"subset": "all images", "time_budget": "none"}.get(name, "None")
+    if name == "time_budget":
+        return f"{value:g} min"
+    if isinstance(value, float):
+        return format(value, "g")
+    if isinstance(value, (tuple, list)):
+        return "(" + ", ".join(_setting_text(v) for v in value) + ")"
+    return str(value)
+
+
+def settings_differences(cell: TrainConfig, run: ReferenceRun) -> list[tuple[str, str, str]]:
+    """(field, the cell's value, the shipped reference's value) for every setting in which the
+    reference differs from the notebook's configuration; its epochs are the ones it trained."""
+    fields = [*SHARED_SETTINGS[:2], *cell.own_settings(), *SHARED_SETTINGS[2:]]
+    trained = {"epochs": run.entry.get("epochs_done", run.config.epochs)}
+    rows = []
+    for name in fields:
+        ours, theirs = getattr(cell, name), trained.get(name, getattr(run.config, name))
+        if _setting_text(ours, name) != _setting_text(theirs, name):
+            rows.append((name, _setting_text(ours, name), _setting_text(theirs, name)))
+    return rows
+
+
+def differences_text(rows: list[tuple[str, str, str]]) -> str:
+    """The differences as a small table, with the parameter that trains the cell's settings instead."""
+    if not rows:
+        return "The shipped reference has the first cell's settings."
+    table = [("setting", "first cell", "shipped reference"), *rows]
+    widths = [max(len(row[i]) for row in table) for i in range(3)]
+    lines = ["  " + "  ".join(text.ljust(width) for text, width in zip(row, widths)).rstrip() for row in table]
+    return ("The shipped reference differs from the first cell's settings in " + ", ".join(r[0] for r in rows) + ":\n"
+            + "\n".join(lines) + "\nThe figures below show the reference. To train the first cell's settings instead, "
+            "set use_reference = False there (papermill: -p use_reference False).")
+
+
 def accelerated(config: TrainConfig) -> bool:
     """Whether the configuration's device is a GPU (CUDA or Apple's MPS), where the full runs take minutes."""
     return resolve_device(config.device).type in ("cuda", "mps")
@@ -73,6 +115,7 @@ def train_or_reference(config: TrainConfig, runs_dir: str | Path, use_reference:
         print(f"Loaded the {run.label}: latent {run.config.latent_dim}, width {run.config.width}, lr {run.config.lr:g}, "
               f"{entry.get('epochs_done')} epochs ({entry.get('train_seconds', 0) / 60:.0f} min on {entry.get('device')}); "
               f"measured fd {entry['fd']:.2f}, {entry['classes_covered']} classes. Nothing was trained.")
+        print(differences_text(settings_differences(config, run)))
         return run
     return train_or_load(config, runs_dir)
 

@@ -218,9 +218,31 @@ def _summary(trainer: Trainer) -> str:
     return html.escape(numbers + (f"; {speed:,.0f} images/s" if speed else ""))
 
 
+NOT_SETTINGS = ("data_root", "extra")  # config.json fields that do not change a run: where its data is, free notes
+
+
+def differing_settings(configs: list[dict[str, Any]]) -> list[str]:
+    """The configuration fields in which the runs differ (a field an older run's config.json lacks
+    counts as its default), in the configuration's order."""
+    defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig) if f.default is not dataclasses.MISSING}
+    names = [f.name for f in dataclasses.fields(TrainConfig) if f.name not in NOT_SETTINGS]
+    return [name for name in names if len({repr(_listed(c.get(name, defaults.get(name)))) for c in configs}) > 1]
+
+
+def _listed(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value  # betas: a tuple in code, a list in config.json
+
+
+def _setting(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return "(" + ", ".join(_setting(v) for v in value) + ")"
+    return format(value, "g") if isinstance(value, float) else str(value)
+
+
 def compare_runs_html(run_dirs: list[Path]) -> str:
-    """The runs side by side, one column each: settings, time, the last epoch's numbers (a blank
-    where a run lacks one) and the sample grid."""
+    """The runs side by side, one column each: the settings in which they differ (named above the
+    table, one row each), time, the last epoch's numbers (a blank where a run lacks one) and the
+    sample grid."""
     if not run_dirs:
         return "<i>Select one or more runs to compare.</i>"
     runs = []
@@ -228,16 +250,29 @@ def compare_runs_html(run_dirs: list[Path]) -> str:
         config, info = read_json(folder / "config.json"), read_json(folder / "run.json")
         runs.append((folder, config, info, {k: v for k, v in last_history_row(folder).items() if k != "epoch"}))
     names = list(dict.fromkeys(name for *_, numbers in runs for name in numbers))
+    differing = differing_settings([c for _, c, _, _ in runs]) if len(runs) > 1 else []
     cell = "style='padding:2px 10px;text-align:right;vertical-align:top'"
     head = "".join(f"<th {cell}>latent {c.get('latent_dim')}, {_epochs(i.get('epochs_done'))}</th>" for _, c, i, _ in runs)
     time_row = "".join(f"<td {cell}>{i.get('seconds', '?')} s, {html.escape(str(i.get('device')))}</td>" for _, _, i, _ in runs)
-    rows = [f"<tr><th></th>{head}</tr>", f"<tr><td>training time</td>{time_row}</tr>"]
+    rows = [f"<tr><th></th>{head}</tr>"]
+    defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig) if f.default is not dataclasses.MISSING}
+    for name in differing:
+        values = "".join(f"<td {cell}><b>{html.escape(_setting(c.get(name, defaults.get(name))))}</b></td>"
+                         for _, c, _, _ in runs)
+        rows.append(f"<tr><td><b>{html.escape(name)}</b></td>{values}</tr>")
+    rows.append(f"<tr><td>training time</td>{time_row}</tr>")
     for name in names:
         values = "".join(f"<td {cell}>{n[name]:.4g}</td>" if name in n else f"<td {cell}></td>" for *_, n in runs)
         rows.append(f"<tr><td>{html.escape(name)}</td>{values}</tr>")
     images = "".join(f"<td {cell}>{png_html(folder / 'samples.png', 240)}</td>" for folder, *_ in runs)
     rows.append(f"<tr><td>samples</td>{images}</tr>")
-    return "<table style='border-collapse:collapse'>" + "".join(rows) + "</table>"
+    if len(runs) < 2:
+        caption = ""
+    elif differing:
+        caption = f"<p>The selected runs differ in {html.escape(', '.join(differing))} (in bold below).</p>"
+    else:
+        caption = "<p>The selected runs have the same settings.</p>"
+    return caption + "<table style='border-collapse:collapse'>" + "".join(rows) + "</table>"
 
 
 class ResultsBrowser:
