@@ -641,8 +641,8 @@ def check(name: str, fn: Callable[..., Any], verbose: bool = True, hidden: bool 
         if not passed:
             failures.append(f"'{case.description}' (expected {expected}, obtained {obtained})")
     if (reason := watch.reason()) is not None:
-        say(f"{name}: note: your function {reason}. The check passes here, working alone; a graded check fails it, "
-            "since the exercise asks for your own code.")
+        say(f"{name}: note: your function {reason}. Working alone that is allowed; a graded check fails it, since the "
+            "exercise asks for your own code.")
     if failures:
         raise ExerciseFailed(f"{name} failed {len(failures)} case(s): " + "; ".join(failures))
     say(f"{name}: all {'hidden ' if hidden else ''}cases pass.")
