@@ -10,7 +10,8 @@ import os
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from gencore.engine.config import TrainConfig
+from gencore.engine.config import UNNAMED_DEFAULTS, TrainConfig
+from gencore.engine.families import FAMILIES
 from gencore.engine.loop import Callback, Trainer, TrainResult
 from gencore.quality.metrics import QualityRows
 from gencore.runs.progress import ProgressBar
@@ -31,8 +32,8 @@ def start_run(config: TrainConfig, run_dir: str | os.PathLike | None = None, res
         if directory is not None:
             directory.lock.release()  # nothing was written: the folder is free for the next try
         raise
-    if config.eval_every:  # added first: an epoch's quality joins its row before the run directory saves it
-        trainer.add_callback("on_epoch_end", QualityRows(verbose=progress))
+    if config.eval_every:  # on_epoch_row: an epoch's quality joins its row before on_epoch_end saves it
+        trainer.add_callback("on_epoch_row", QualityRows(verbose=progress))
     if directory is not None:
         directory.attach(trainer)  # restores the checkpoint when resuming
     if progress:
@@ -46,19 +47,24 @@ def train(config: TrainConfig, run_dir: str | os.PathLike | None = None, resume:
     return start_run(config, run_dir, resume=resume, progress=progress).fit()
 
 
-# Fields added after runs were first named, with their defaults: at the default a field leaves the name
-# as runs had it before the field existed (precision fp32, the seed's decoder variance and unnormalised critic).
-ADDED_LATER = {"precision": "fp32", "decoder_variance": 0.5, "critic_norm": "none"}
-
-
 def run_name(config: TrainConfig) -> str:
-    """A readable, unique folder name for a configuration: the same settings, the same name."""
+    """A readable, unique folder name for a configuration: the same settings, the same name.
+    A setting enters the digest as its record says (gencore.engine.config.UNNAMED_DEFAULTS for shared
+    ones; a family setting away from its default, or always where its ``always_named`` says so), so
+    a setting added later leaves the names of earlier runs as they were."""
     ignored = ("device", "data_root", "time_budget", "extra", "eval_every")
+    own = set(config.family.own_fields)
     identity = {k: v for k, v in config.to_dict().items()
-                if k not in ignored and not (k in ADDED_LATER and v == ADDED_LATER[k])}
+                if k not in ignored and k not in own and not (k in UNNAMED_DEFAULTS and v == UNNAMED_DEFAULTS[k])}
+    for family in FAMILIES.values():
+        for item in family.settings:
+            value = getattr(config.own, item.name) if family is config.family else item.default
+            if item.about.always_named or (family is config.family and value != item.default):
+                identity[item.name] = value
     digest = hashlib.sha1(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:8]
     subset = f"-n{config.subset}" if config.subset else ""
-    return f"{config.model}-{config.dataset}-z{config.latent_dim}-e{config.epochs}{subset}-s{config.seed}-{digest}"
+    latent = f"-z{config.latent_dim}" if config.latent_dim is not None else ""
+    return f"{config.model}-{config.dataset}{latent}-e{config.epochs}{subset}-s{config.seed}-{digest}"
 
 
 def resume_point(trainer: Trainer) -> str:

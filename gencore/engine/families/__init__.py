@@ -5,8 +5,9 @@ one line in FAMILIES (or a ``register(family)`` call); nothing outside this fold
 from __future__ import annotations
 
 from gencore.engine.errors import GencoreError
-from gencore.engine.families.base import Family, Metrics, Models, Optimizers, Parts, Settings, StepFunction
+from gencore.engine.families.base import Family, Metrics, Models, Optimizers, Parts, RunConfig, Settings, StepFunction
 from gencore.engine.families.gan import GAN_FAMILY
+from gencore.engine.families.settings import Setting
 from gencore.engine.families.vae import VAE_FAMILY
 from gencore.engine.families.wgan_gp import WGAN_GP_FAMILY
 
@@ -19,6 +20,15 @@ def register(family: Family) -> Family:
     return family
 
 
+def family_settings() -> tuple[Setting, ...]:
+    """Every registered family's own settings, one per name (the command line's family flags)."""
+    found: dict[str, Setting] = {}
+    for family in FAMILIES.values():
+        for item in family.settings:
+            found.setdefault(item.name, item)
+    return tuple(found.values())
+
+
 def get_family(name: str) -> Family:
     """The record of a model family by its --model name."""
     try:
@@ -27,5 +37,5 @@ def get_family(name: str) -> Family:
         raise GencoreError(f"unknown model {name!r}: choose one of {', '.join(FAMILIES)}.") from None
 
 
-__all__ = ["FAMILIES", "Family", "Metrics", "Models", "Optimizers", "Parts", "Settings", "StepFunction", "get_family",
-           "register"]
+__all__ = ["FAMILIES", "Family", "Metrics", "Models", "Optimizers", "Parts", "RunConfig", "Settings", "StepFunction",
+           "family_settings", "get_family", "register"]

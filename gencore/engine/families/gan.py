@@ -4,27 +4,24 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, cast
+from typing import cast
 
 import torch
 
 from gencore.engine import losses
-from gencore.engine.families.base import Family, Metrics, Models, Optimizers, Parts, Settings
+from gencore.engine.families.base import Family, Metrics, Models, Optimizers, Parts, RunConfig, Settings
 from gencore.engine.models.gan import Discriminator, Generator
 
-if TYPE_CHECKING:
-    from gencore.engine.config import TrainConfig
 
-
-def build(config: "TrainConfig", image_shape: tuple[int, int, int]) -> Models:
+def build(config: RunConfig, image_shape: tuple[int, int, int]) -> Models:
     return {"generator": Generator(image_shape, config.latent_dim, config.width),
             "discriminator": Discriminator(image_shape, config.width)}
 
 
-def gan_step(models: Models, optimizers: Optimizers, x: torch.Tensor, config: "TrainConfig", step: int,
-             parts: Parts) -> Metrics:
-    """One GAN update on a batch x in [-1, 1]: first the discriminator, then the generator
-    through the freshly updated discriminator."""
+def gan_step(models: Models, optimizers: Optimizers, x: torch.Tensor, labels: torch.Tensor, config: RunConfig,
+             step: int, parts: Parts) -> Metrics:
+    """One GAN update on a batch x in [-1, 1] (its labels unused: the GAN is unconditional): first
+    the discriminator, then the generator through the freshly updated discriminator."""
     generator, discriminator = models["generator"], cast(Discriminator, models["discriminator"])
     z = torch.randn(x.shape[0], config.latent_dim, device=x.device)  # (B, latent) ~ N(0, I)
     fake = generator(z)  # (B, C, H, W) in [-1, 1]

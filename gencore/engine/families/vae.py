@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, cast
+from dataclasses import dataclass
+from typing import Any, cast
 
 import torch
 from matplotlib.figure import Figure
@@ -10,21 +11,31 @@ from matplotlib.figure import Figure
 from gencore.engine import losses
 from gencore.engine.data import as_unit_float, to_float
 from gencore.engine.errors import GencoreError
-from gencore.engine.families.base import Family, Metrics, Models, Optimizers, Parts, Settings
+from gencore.engine.families.base import Family, Metrics, Models, Optimizers, Parts, RunConfig, Settings
+from gencore.engine.families.settings import setting
 from gencore.engine.grids import show_grid
 from gencore.engine.models.vae import VAE
 
-if TYPE_CHECKING:
-    from gencore.engine.config import TrainConfig
+
+@dataclass(frozen=True)
+class VaeSettings:
+    """The VAE's own settings."""
+
+    # The Gaussian decoder's variance sigma^2. The loss weighs squared error by 1/(2 sigma^2) against the KL,
+    # so 1/2 is the seed's plain summed squared error; a smaller variance (one fitted to the errors) weighs it more.
+    decoder_variance: float = setting(0.5, help="VAE decoder variance sigma^2 (default 0.5: the seed's summed squared "
+                                                "error; smaller weighs reconstruction more against the KL)",
+                                      why="1/(2 sigma^2) = 1 makes the loss the seed's summed squared error plus KL",
+                                      minimum=0.0, above=True)
 
 
-def build(config: "TrainConfig", image_shape: tuple[int, int, int]) -> Models:
+def build(config: RunConfig, image_shape: tuple[int, int, int]) -> Models:
     return {"vae": VAE(image_shape, config.latent_dim, config.width)}
 
 
-def vae_step(models: Models, optimizers: Optimizers, x: torch.Tensor, config: "TrainConfig", step: int,
-             parts: Parts) -> Metrics:
-    """One VAE update on a batch x in [0, 1]: encode, draw z by the reparameterisation, decode,
+def vae_step(models: Models, optimizers: Optimizers, x: torch.Tensor, labels: torch.Tensor, config: RunConfig,
+             step: int, parts: Parts) -> Metrics:
+    """One VAE update on a batch x in [0, 1] (its labels unused: the VAE is unconditional): encode, draw z by the reparameterisation, decode,
     and descend on the negative ELBO (summed squared error + KL: a Gaussian decoder of variance 1/2, up to a constant)."""
     vae, optimizer = cast(VAE, models["vae"]), optimizers["vae"]
     mean, log_var = vae.encode(x)  # q(z|x) = N(mean, diag(exp(log_var))), each (B, latent)
@@ -166,7 +177,7 @@ VAE_FAMILY = Family(
     paper_settings=Settings(100, 1e-3, (0.9, 0.999), "Kingma & Welling 2014: minibatches of 100; Adam's usual lr 1e-3"),
     epoch_metrics=test_metrics,
     likelihood=likelihood_bound,
-    own_fields=("decoder_variance",),
+    own_settings=VaeSettings,
     extra_figures=extra_figures,
     latent_usage=lambda models, images: kl_per_dimension(cast(VAE, models["vae"]), images),
     notebooks={"mnist": "01_vae_mnist.ipynb", "cifar10": "02_vae_cifar10.ipynb"},

@@ -3,19 +3,35 @@ on the Earth Mover estimate with a gradient penalty (Gulrajani et al. 2017, Algo
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 import torch
 
 from gencore.engine import losses
-from gencore.engine.families.base import Family, Metrics, Models, Optimizers, Parts, Settings
-from gencore.engine.models.gan import Critic, Generator
-
-if TYPE_CHECKING:
-    from gencore.engine.config import TrainConfig
+from gencore.engine.families.base import Family, Metrics, Models, Optimizers, Parts, RunConfig, Settings
+from gencore.engine.families.settings import setting
+from gencore.engine.models.gan import CRITIC_NORMS, Critic, Generator
 
 
-def build(config: "TrainConfig", image_shape: tuple[int, int, int]) -> Models:
+@dataclass(frozen=True)
+class WganGpSettings:
+    """The WGAN-GP's own settings (Gulrajani et al. 2017, Algorithm 1)."""
+
+    n_critic: int = setting(5, help="WGAN-GP critic steps per generator step (default 5)",
+                            why="Gulrajani et al. 2017: five critic updates per generator update",
+                            minimum=1, maximum=100, always_named=True)
+    gp_weight: float = setting(10.0, help="WGAN-GP gradient penalty weight lambda (default 10)",
+                               why="Gulrajani et al. 2017: lambda = 10 in every experiment", minimum=0.0,
+                               always_named=True)
+    # "none" is the seed's critic; "layer" is the per-image layer norm that Gulrajani et al. 2017 (section 4)
+    # recommend in batch norm's place: on CIFAR-10 it keeps the critic seeing what the unnormalised one
+    # stops seeing (docs/speed.md).
+    critic_norm: str = setting("none", help="WGAN-GP critic normalisation: none (default, the seed's critic) or layer "
+                                            "(per-image layer norm in batch norm's place, as Gulrajani et al. 2017 recommend)",
+                               why="the seed's critic has no normalisation", choices=CRITIC_NORMS, shapes_weights=True)
+
+
+def build(config: RunConfig, image_shape: tuple[int, int, int]) -> Models:
     return {"generator": Generator(image_shape, config.latent_dim, config.width),
             "critic": Critic(image_shape, config.width, config.critic_norm)}
 
@@ -32,9 +48,10 @@ def critic_update(critic: torch.nn.Module, optimizer: torch.optim.Optimizer, x: 
     return {"critic_loss": loss.detach(), "emd": c.emd.detach(), "gp": penalty.detach()}
 
 
-def wgan_gp_step(models: Models, optimizers: Optimizers, x: torch.Tensor, config: "TrainConfig", step: int,
-                 parts: Parts) -> Metrics:
-    """One critic update per batch x in [-1, 1]; one generator update after every n_critic of them."""
+def wgan_gp_step(models: Models, optimizers: Optimizers, x: torch.Tensor, labels: torch.Tensor, config: RunConfig,
+                 step: int, parts: Parts) -> Metrics:
+    """One critic update per batch x in [-1, 1] (its labels unused: the WGAN-GP is unconditional);
+    one generator update after every n_critic of them."""
     generator, critic = models["generator"], models["critic"]
     with torch.no_grad():  # the critic's update needs samples, not the generator's gradients
         fake = generator(torch.randn(x.shape[0], config.latent_dim, device=x.device))  # (B, C, H, W)
@@ -74,8 +91,8 @@ WGAN_GP_FAMILY = Family(
     paper_settings=Settings(64, 1e-4, (0.0, 0.9), "Gulrajani et al. 2017, Algorithm 1: Adam, lr 1e-4, betas (0, 0.9), batch 64"),
     layout=torch.channels_last,  # oneDNN and cuDNN convolve it without layout conversions (5-15% faster steps)
     precisions=("fp32", "bf16"),
+    own_settings=WganGpSettings,
     steps_per_update=lambda config: config.n_critic,  # one generator update per n_critic critic steps
-    own_fields=("n_critic", "gp_weight", "critic_norm"),
     notebooks={"mnist": "05_wgan_gp_mnist.ipynb", "cifar10": "06_wgan_gp_cifar10.ipynb"},
     # cpu-fast: WGAN-GP updates its generator once per n_critic batches. MNIST: in 5 CPU minutes the
     # paper's n_critic=5 at width 32 gave ~480 generator steps (blobs); quarter width and 2 critic steps
