@@ -23,13 +23,11 @@ from torch import nn
 from torch.nn import functional as F
 
 from gencore.engine.data import ImageData, epoch_order, load_dataset, to_float
+from gencore.engine.datasets import get_dataset
 from gencore.engine.errors import CheckpointError, GencoreError
 from gencore.engine.files import atomic_write, torch_bytes
 from gencore.engine.runtime import resolve_device
 
-# The accuracy each dataset's classifier must reach on the test split before its features
-# are trusted as a yardstick (the metrics issue's bar).
-TARGET_ACCURACY = {"mnist": 0.99, "cifar10": 0.80}
 
 
 @dataclass(frozen=True)
@@ -47,8 +45,17 @@ class Recipe:
     seed: int = 0
 
 
-# Chosen by measuring on 2 CPU cores: each passes its target accuracy in the fewest minutes.
-RECIPES = {"mnist": Recipe(width=8, epochs=3), "cifar10": Recipe(width=16, epochs=10)}
+def target_accuracy(dataset: str) -> float:
+    """The test accuracy a dataset's classifier must reach before its features are trusted as a
+    yardstick (its record's classifier_target_accuracy)."""
+    return get_dataset(dataset).classifier_target_accuracy
+
+
+def default_recipe(dataset: str) -> Recipe:
+    """The dataset's classifier recipe from its record: chosen by measuring on 2 CPU cores, the
+    fewest epochs that pass the target accuracy."""
+    record = get_dataset(dataset)
+    return Recipe(width=record.classifier_width, epochs=record.classifier_epochs)
 
 
 def _conv(c_in: int, c_out: int) -> nn.Sequential:
@@ -107,10 +114,10 @@ class TrainedClassifier:
 
     @property
     def meets_target(self) -> bool:
-        return self.test_accuracy >= TARGET_ACCURACY[self.dataset]
+        return self.test_accuracy >= target_accuracy(self.dataset)
 
     def describe(self) -> str:
-        target = TARGET_ACCURACY[self.dataset]
+        target = target_accuracy(self.dataset)
         verdict = "meets" if self.meets_target else "is BELOW"
         return (f"{self.origin} {self.dataset} classifier: test accuracy {self.test_accuracy:.2%} ({verdict} the {target:.0%} bar), "
                 f"width {self.recipe.width}, {self.recipe.epochs} epochs on "
@@ -171,7 +178,7 @@ def train_classifier(
 ) -> TrainedClassifier:
     """Train the dataset's classifier on its real training split and measure it on the test
     split (``test_data`` when the caller has already loaded it)."""
-    recipe = recipe or RECIPES[dataset]
+    recipe = recipe or default_recipe(dataset)
     train = load_dataset(dataset, "train", data_root, recipe.subset, recipe.seed)
     test = test_data if test_data is not None else load_dataset(dataset, "test", data_root)
     torch_device = resolve_device(device)
@@ -189,7 +196,7 @@ def train_classifier(
     steps_per_epoch = len(train) // batch_size
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, recipe.lr, total_steps=recipe.epochs * steps_per_epoch,
                                                    pct_start=0.25)
-    flip = dataset != "mnist"  # a mirrored digit is another symbol; a mirrored truck is a truck
+    flip = get_dataset(dataset).mirror_augment  # a mirrored digit is another symbol; a mirrored truck is a truck
     start = time.monotonic()
     from tqdm.auto import tqdm
 
@@ -255,7 +262,7 @@ def get_classifier(
     retrain: bool = False,
 ) -> TrainedClassifier:
     """The cached classifier you trained, or a newly trained and cached one (minutes on a CPU;
-    see RECIPES); ``retrain`` replaces a cached one. ``test_data``: the dataset's test split,
+    see default_recipe); ``retrain`` replaces a cached one. ``test_data``: the dataset's test split,
     when the caller has already loaded it. (The kit measures with its shipped classifiers unless
     told otherwise: see metrics.quality_meter.)"""
     test = test_data if test_data is not None else load_dataset(dataset, "test", data_root)
