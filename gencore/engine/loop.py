@@ -25,12 +25,14 @@ from gencore.engine.data import batch_indices, epoch_order, load_splits, to_floa
 from gencore.engine.errors import GencoreError
 from gencore.engine.families.base import TEST_BATCH
 from gencore.engine.runtime import capture_rng_state, resolve_device, restore_rng_state, seed_everything
-from gencore.engine.sampling import generate
+from gencore.engine.sampling import generate, sample_images
+from gencore.engine.state import load_trainer_state, run_record, trainer_state
 from gencore.engine.steps import build_optimizers, precision_context, resolve_precision
 
-# Events, in the order of a run; callbacks receive the trainer and run in the order added
-# (gencore.runs.start adds a run's own first: quality rows join an epoch's row before its folder saves it).
-EVENTS = ("on_train_start", "on_step", "on_epoch_end", "on_stop", "on_train_end", "on_failure")
+# Events, in the order of a run; callbacks receive the trainer and run in the order added. An epoch
+# ends in two events: on_epoch_row, where callbacks add columns to the epoch's history row (quality
+# numbers), then on_epoch_end, where they read the finished row (a run directory saves it).
+EVENTS = ("on_train_start", "on_step", "on_epoch_row", "on_epoch_end", "on_stop", "on_train_end", "on_failure")
 LOG_EVERY = 20  # steps between host syncs: trace point, NaN check, on_step callbacks
 Callback = Callable[["Trainer"], None]
 
@@ -52,25 +54,23 @@ class Trainer:
     """Builds the networks, optimisers and data of a configuration, then ``fit()`` trains.
     ``overrides`` replaces parts of the family's step by name (a learner's own loss, say).
     A run with a folder, quality rows and a progress bar comes from gencore.runs.start.start_run.
-
-    Callbacks (``add_callback(event, fn)``) receive the trainer: ``on_step`` every ``log_every``
-    steps, ``on_epoch_end`` after each epoch, ``on_stop`` after a stop inside an epoch.
+    Callbacks (``add_callback(event, fn)``) receive the trainer at the EVENTS above;
     ``request_stop()`` (the Stop button, Ctrl-C, SIGTERM) ends the run after the current step.
     """
 
     def __init__(self, config: TrainConfig, overrides: Mapping[str, Callable[..., Any]] | None = None) -> None:
         self.config, self.family = config, config.family
         self.callbacks: dict[str, list[Callback]] = {event: [] for event in EVENTS}
-        self.log_every = LOG_EVERY
-        self._stop, self.stop_reason, self.stopped_by, self.status = threading.Event(), "", "", ""
-        self.error: BaseException | None = None  # what ended a failed run, for the run directory's record
+        self.log_every, self._stop, self.stop_reason, self.stopped_by, self.status = LOG_EVERY, threading.Event(), "", "", ""
+        self.error: BaseException | None = None  # what ended a failed run, for the run's record
         self.run_dir: Path | None = None  # where the run is saved, set by a run directory that attaches itself
         self.device = resolve_device(config.device)
         # The test split only for families with test metrics per epoch (the VAE).
         self.train_data, self.test_data = load_splits(config, with_test=self.family.epoch_metrics is not None)
         self.real_images = self.train_data.images  # the run view of gencore.runs.figures
         self.test_images = self.test_data.images if self.test_data is not None else None
-        self.images = self.train_data.images.to(self.device)  # the whole split, uint8, on the device
+        # The whole split on the device: images (N, C, H, W) uint8, labels (N,) int64 (every step sees its batch's)
+        self.images, self.labels = self.train_data.images.to(self.device), self.train_data.labels.to(self.device)
         seed_everything(config.seed)
         self.models = {name: m.to(self.device).to(memory_format=self.family.layout)
                        for name, m in self.family.build(config, self.train_data.image_shape).items()}
@@ -85,7 +85,7 @@ class Trainer:
         self.epoch = self.step_in_epoch = self.global_step = 0  # epochs completed, steps into the current one, steps
         self.seconds, self.epoch_seconds = 0.0, list[float]()  # training time over all sessions, and at each epoch's end
         self.resumed_from: list[dict[str, int]] = []  # where each later session continued the run (a run directory's record)
-        self._session_start = time.monotonic()
+        self._session_start, self._running = time.monotonic(), False  # _running: inside fit()
         self.accumulator = Accumulator(self.device)
 
     def add_callback(self, event: str, fn: Callback) -> None:
@@ -94,8 +94,7 @@ class Trainer:
         self.callbacks[event].append(fn)
 
     def request_stop(self, reason: str = "stopped", by: str = "") -> None:
-        """Ask the loop to finish the current step, save and return (thread-safe); ``by`` names
-        what asked (a signal), for run.json."""
+        """Ask the loop to finish the current step, save and return (thread-safe); ``by``: a signal's name."""
         self.stop_reason, self.stopped_by = reason, by
         self._stop.set()
 
@@ -105,11 +104,10 @@ class Trainer:
         return self._stop.is_set()
 
     @property
-    def finished(self) -> bool:
+    def finished(self) -> bool:  # every epoch done
         return self.epoch >= self.config.epochs and self.step_in_epoch == 0
 
-    def images_per_second(self) -> float:
-        """Training speed so far (measuring and saving excluded): the figure run.json records."""
+    def images_per_second(self) -> float:  # training speed so far, measuring and saving excluded
         seconds = self.seconds + time.monotonic() - self._session_start
         return self.global_step * self.config.batch_size / seconds if seconds > 0 else 0.0
 
@@ -117,7 +115,10 @@ class Trainer:
         """Train up to ``config.epochs``; return early, saved, on a stop request or the time budget."""
         self._stop.clear()
         self.stop_reason, self.stopped_by, self.error = "", "", None
+        if self.global_step > 0:  # continuing a checkpoint (a killed kernel, worker or Ctrl-C): where from
+            self.resumed_from.append({"epoch": self.epoch, "step_in_epoch": self.step_in_epoch})
         restore_rng_state(self._rng_state)
+        self._running = True
         self._emit("on_train_start")
         try:
             with _stop_on_signals(self):
@@ -128,12 +129,21 @@ class Trainer:
             raise
         finally:
             self._rng_state = capture_rng_state()
+            self._running = False
         self._emit("on_train_end")
         return TrainResult(self.history, self.status, self.epoch, self.run_dir, self.models)
 
     def generate(self, z: torch.Tensor) -> torch.Tensor:
-        """Images in [0, 1] from latent points, with batch norm in inference mode."""
-        return generate(self.models, z.to(self.device))
+        """Images in [0, 1] from latent points z (a family with a latent vector)."""
+        return generate(self.models, self.config, z.to(self.device))
+
+    def sample(self, n: int, seed: int = 0, classes: torch.Tensor | None = None) -> torch.Tensor:
+        """n images in [0, 1] on the CPU by the family's sampler, from their own seeded generator."""
+        return sample_images(self.models, self.config, n, seed, self.device, classes)
+
+    state_dict = trainer_state  # everything a resumed run needs (gencore.engine.state)
+    load_state_dict = load_trainer_state  # restores it, refusing a checkpoint of another configuration
+    record = run_record  # (status) -> what run.json says of the run
 
     def _loop(self) -> str:
         config = self.config
@@ -146,7 +156,7 @@ class Trainer:
             for indices in batch_indices(order, config.batch_size, self.step_in_epoch):
                 x = to_float(self.images[indices], self.family.value_range).contiguous(memory_format=self.family.layout)
                 with precision_context(self.device, self.precision):
-                    metrics = self.step_fn(self.models, self.optimizers, x, config, self.global_step)
+                    metrics = self.step_fn(self.models, self.optimizers, x, self.labels[indices], config, self.global_step)
                 self.accumulator.add(self.global_step, metrics)
                 self.step_in_epoch += 1
                 self.global_step += 1
@@ -183,7 +193,8 @@ class Trainer:
         self.epoch += 1
         self.step_in_epoch = 0
         self.accumulator = Accumulator(self.device)
-        self._emit("on_epoch_end")
+        self._emit("on_epoch_row")  # quality numbers join the row first ...
+        self._emit("on_epoch_end")  # ... then the finished row is saved
 
     def _emit(self, event: str) -> None:
         for fn in self.callbacks[event]:

@@ -85,10 +85,10 @@ def step_rates(config: "TrainConfig", device: torch.device, steps: int = 3,
     """Images per second of the family's own training step, per precision, on random images at
     the run's batch size and width: the median over ``steps`` whole generator cycles (a WGAN-GP
     cycle is n_critic steps) after one warm-up cycle. Every random state is left as it was."""
-    from gencore.engine.data import IMAGE_SHAPES
+    from gencore.engine.data import image_shape
 
     family = config.family
-    shape = IMAGE_SHAPES[config.dataset]
+    shape = image_shape(config.dataset)
     cycle = family.steps_per_update(config)
     rates = {}
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
@@ -96,13 +96,14 @@ def step_rates(config: "TrainConfig", device: torch.device, steps: int = 3,
         networks = {k: m.to(device).to(memory_format=family.layout) for k, m in family.build(config, shape).items()}
         optimizers = build_optimizers(config, networks)
         x = torch.rand(config.batch_size, *shape, device=device).contiguous(memory_format=family.layout)
+        labels = torch.arange(config.batch_size, device=device) % 10  # (B,) int64, for a conditional family's step
         step = family.bind()
         for precision in precisions:
             times = []
             for index in range((steps + 1) * cycle):
                 start = time.perf_counter()
                 with precision_context(device, precision):
-                    metrics = step(networks, optimizers, x, config, index)
+                    metrics = step(networks, optimizers, x, labels, config, index)
                 next(iter(metrics.values())).item()  # wait for the device
                 times.append(time.perf_counter() - start)
             cycles = [sum(times[i:i + cycle]) for i in range(cycle, len(times), cycle)]  # the first cycle warms up

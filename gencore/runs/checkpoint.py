@@ -9,8 +9,8 @@ from typing import Any
 
 import torch
 
-from gencore.engine.config import ARCHITECTURE_FIELDS, TRAINING_FIELDS, TrainConfig
-from gencore.engine.data import IMAGE_SHAPES
+from gencore.engine.config import TrainConfig
+from gencore.engine.data import image_shape
 from gencore.engine.errors import CheckpointError, GencoreError
 from gencore.engine.files import atomic_write, torch_bytes
 from gencore.engine.models import build_models
@@ -58,14 +58,7 @@ def checkpoint_config(state: dict[str, Any]) -> TrainConfig:
 def check_compatible(saved: TrainConfig, wanted: TrainConfig, strict_training: bool = True) -> None:
     """Refuse a checkpoint whose networks (or, when resuming, whose training settings)
     differ from the configuration asked for, naming each differing field."""
-    fields = ARCHITECTURE_FIELDS + (TRAINING_FIELDS if strict_training else ())
-    differences = wanted.differences(saved, fields)
-    if differences:
-        raise CheckpointError(
-            "the checkpoint was made with another configuration (" + "; ".join(
-                d.replace(" vs ", " wanted, checkpoint has ") for d in differences
-            ) + "): use a new --out directory, or the checkpoint's settings."
-        )
+    wanted.check_fits(saved, resuming=strict_training)
 
 
 def load_run(run_dir: str | os.PathLike, device: str | torch.device = "cpu") -> tuple[TrainConfig, dict[str, torch.nn.Module], list[dict]]:
@@ -73,7 +66,7 @@ def load_run(run_dir: str | os.PathLike, device: str | torch.device = "cpu") -> 
     (or in a checkpoint file, such as a study's kept epoch)."""
     state = load_checkpoint(Path(run_dir), map_location=device)
     config = checkpoint_config(state)
-    models = build_models(config, IMAGE_SHAPES[config.dataset])
+    models = build_models(config, image_shape(config.dataset))
     try:
         for name, model in models.items():
             model.load_state_dict(state["models"][name])

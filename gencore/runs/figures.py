@@ -2,8 +2,9 @@
 (the VAE's reconstructions and, for a 2-D latent space, its latent map).
 
 They are drawn from a *run view*: anything with ``config``, ``models``, ``history``, ``trace``,
-``epoch``, ``device``, ``real_images`` and ``test_images`` (uint8, or None) and a
-``generate(z)`` method: the Trainer, or a shipped reference model (gencore.course).
+``epoch``, ``device``, ``real_images`` and ``test_images`` (uint8, or None) and the methods
+``sample(n, seed)`` (the family's sampler) and, for a latent family, ``generate(z)``: the
+Trainer, or a shipped reference model (gencore.course).
 """
 
 from __future__ import annotations
@@ -18,25 +19,32 @@ from gencore.engine.data import to_float
 from gencore.engine.files import atomic_write
 from gencore.runs import plots
 
-FIGURE_SAMPLES = 64  # images in each sample grid, from as many fixed latent points
+FIGURE_SAMPLES = 64  # images in each sample grid, drawn from a generator seeded with the run's seed
 DPI = 110  # saved figures: sharp on a laptop screen, a few hundred KB each
 
 
 def figure_latents(config: Any) -> torch.Tensor:
-    """The fixed latent points every sample figure of a run draws, from their own generator (so
-    drawing never moves the run's random state): the same points at every epoch and for every
-    run of one seed and latent size, so figures compare."""
+    """The latent points behind a latent family's sample figures: the first draws of a generator
+    seeded with the run's seed, the same at every epoch (figure_samples decodes exactly these)."""
     return torch.randn(FIGURE_SAMPLES, config.latent_dim, generator=torch.Generator().manual_seed(config.seed))
+
+
+def figure_samples(run: Any) -> torch.Tensor:
+    """The images every sample figure of a run shows: FIGURE_SAMPLES draws of the family's sampler
+    from their own generator seeded with the run's seed (so drawing never moves the run's random
+    state): the same noise at every epoch and for every run of one seed and latent size, so figures compare."""
+    return run.sample(FIGURE_SAMPLES, run.config.seed).cpu()
 
 
 def run_figures(run: Any, names: tuple[str, ...] | None = None) -> dict[str, Any]:
     """The figures that apply, or only those in ``names``; nothing else is drawn."""
     config = run.config
     wanted = lambda name: names is None or name in names  # noqa: E731
-    title = f"{config.model.upper()} on {config.dataset}, latent {config.latent_dim}, epoch {run.epoch:g}"
+    latent = f", latent {config.latent_dim}" if config.latent_dim is not None else ""
+    title = f"{config.model.upper()} on {config.dataset}{latent}, epoch {run.epoch:g}"
     figures: dict[str, Any] = {}
     if wanted("samples") or wanted("real_vs_generated"):
-        generated = run.generate(figure_latents(config)).cpu()
+        generated = figure_samples(run)
         if wanted("samples"):
             figures["samples"] = plots.plot_samples(generated, title)
         if wanted("real_vs_generated"):
