@@ -18,8 +18,11 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from gencore.engine.config import CRITIC_NORMS, DATASETS, MODELS
+    from gencore.engine.datasets import DATASETS as DATASET_RECORDS
+    from gencore.engine.families import FAMILIES, family_settings
     from gencore.engine.presets import preset_names
+
+    MODELS, DATASETS = tuple(FAMILIES), tuple(DATASET_RECORDS)  # every registered one
 
     parser = _Parser(prog="python -m gencore", description="Train and sample VAE, GAN and WGAN-GP models on MNIST and CIFAR-10.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -27,20 +30,16 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="train a model into a run directory",
                                 description="Train one model; the run directory receives config.json, checkpoint.pt, history.csv and PNG figures.")
     train.add_argument("--model", required=True, choices=MODELS, help="vae, gan (DCGAN, BCE) or wgan-gp (critic + gradient penalty)")
-    train.add_argument("--dataset", required=True, choices=DATASETS, help="mnist (1x28x28) or cifar10 (3x32x32)")
-    train.add_argument("--latent-dim", required=True, type=str, help="size of the latent code z, e.g. 2, 64 or 512")
+    train.add_argument("--dataset", required=True, choices=DATASETS, help=", ".join(
+        f"{d.name} ({'x'.join(map(str, d.image_shape))})" for d in DATASET_RECORDS.values()))
+    train.add_argument("--latent-dim", type=str, default=None,
+                       help="size of the latent code z, e.g. 2, 64 or 512 (required for a model with a latent vector)")
     train.add_argument("--epochs", required=True, type=str, help="passes over the training split (the seed study uses 20 and 100)")
     train.add_argument("--batch-size", type=str, default=None, help="images per step (default: VAE 128, GANs 64, the seed's values)")
     train.add_argument("--lr", type=str, default=None, help="Adam learning rate (default: VAE and GAN 1e-4, WGAN-GP 5e-5)")
     train.add_argument("--width", type=str, default=None, help="network width: DCGAN base channels, VAE hidden size / 8 (default 64)")
-    train.add_argument("--n-critic", type=str, default=None, help="WGAN-GP critic steps per generator step (default 5)")
-    train.add_argument("--gp-weight", type=str, default=None, help="WGAN-GP gradient penalty weight lambda (default 10)")
-    train.add_argument("--critic-norm", default=None, choices=CRITIC_NORMS,
-                       help="WGAN-GP critic normalisation: none (default, the seed's critic) or layer (per-image layer "
-                            "norm in batch norm's place, as Gulrajani et al. 2017 recommend)")
-    train.add_argument("--decoder-variance", type=str, default=None,
-                       help="VAE decoder variance sigma^2 (default 0.5: the seed's summed squared error; smaller weighs "
-                            "reconstruction more against the KL)")
+    for item in family_settings():  # each family's own settings, from its record (--n-critic, --decoder-variance, ...)
+        train.add_argument(item.flag, type=str, default=None, choices=item.about.choices, help=item.about.help)
     train.add_argument("--subset", type=str, default=None, help="train on a seeded, class-balanced sample of N images")
     train.add_argument("--data-root", default=None, help="folder holding the datasets (else $GENCORE_DATA, else a download cache)")
     train.add_argument("--seed", type=str, default="0", help="random seed for weights, noise and data order (default 0)")
@@ -64,6 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--out", required=True, help="output file, e.g. samples.pt")
     sample.add_argument("--seed", type=str, default="0", help="seed for the latent draws: the same seed writes the same tensor")
     sample.add_argument("--device", default="cpu", help="device to generate on (default cpu)")
+    sample.add_argument("--class", dest="class_", default=None, metavar="CLASS",
+                        help="a conditional model: draw every image of this class, by index (7) or name (ship)")
 
     bench = commands.add_parser("bench", help="measure training speed against the textbook loop",
                                 description="Training throughput per model, dataset and precision, the textbook loop's in the "
@@ -182,6 +183,9 @@ def build_parser() -> argparse.ArgumentParser:
     book.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                       help="set a notebook parameter where a notebook has it (repeatable), e.g. data_root=../shared/data")
     book.add_argument("--notebooks", default=None, help="the course notebooks' folder (default: the kit's notebooks/)")
+    book.add_argument("--executed", default=None, metavar="DIR",
+                      help="build from notebooks already executed into DIR (e.g. by papermill, as NN_name.ipynb) instead "
+                           "of running them again; every course notebook must be there, with its outputs")
 
     reference = commands.add_parser("reference", help="list the shipped reference models and classifiers",
                                     description="The trained models shipped in the package (sample one with "
@@ -268,7 +272,9 @@ def _training_split(dataset: str, data_root: str | None) -> str:
     from gencore.engine.data import load_dataset
 
     split = load_dataset(dataset, "train", data_root)
-    form = "IDX files" if dataset == "mnist" else ("pickled batches" if "batches" in split.source else "a JPEG image folder")
+    from gencore.engine.datasets import get_dataset
+
+    form = get_dataset(dataset).describe_source(split)
     return f"the {len(split):,} training images of {dataset} ({form})"
 
 
@@ -336,7 +342,7 @@ def _book(args: argparse.Namespace) -> int:
     from gencore.studies.sweep import parse_parameters
 
     front = build_book(args.out_dir, args.student, Path(args.notebooks) if args.notebooks else NOTEBOOKS,
-                       parse_parameters(args.param))
+                       parse_parameters(args.param), executed=Path(args.executed) if args.executed else None)
     print(f"the {'student' if args.student else 'instructor'} edition: open {front}")
     return 0
 
@@ -371,11 +377,15 @@ def _train(args: argparse.Namespace) -> int:
     from gencore.engine.presets import preset_settings
     from gencore.runs.start import start_run
 
+    from gencore.engine.families import family_settings, get_family
+
     given = dict(
-        batch_size=args.batch_size, lr=args.lr, width=args.width, n_critic=args.n_critic,
-        gp_weight=args.gp_weight, subset=args.subset, data_root=args.data_root, time_budget=args.time_budget,
-        precision=args.precision, decoder_variance=args.decoder_variance, critic_norm=args.critic_norm,
+        batch_size=args.batch_size, lr=args.lr, width=args.width, subset=args.subset, data_root=args.data_root,
+        time_budget=args.time_budget, precision=args.precision,
+        **{item.name: getattr(args, item.name) for item in family_settings()},  # each family's own flags
     )
+    if args.latent_dim is None and get_family(args.model).has_latent:
+        raise GencoreError(f"--latent-dim is required for the {args.model} (the size of its latent code z, e.g. 2 or 64).")
     settings = preset_settings(args.preset, args.model, args.dataset) if args.preset else {}
     settings.update({k: v for k, v in given.items() if v is not None})  # explicit flags win
     config = TrainConfig(model=args.model, dataset=args.dataset, latent_dim=args.latent_dim, epochs=args.epochs,
@@ -385,6 +395,20 @@ def _train(args: argparse.Namespace) -> int:
     summary = " ".join(f"{k}={v:.4g}" for k, v in last.items() if k != "epoch")
     print(f"{result.status}: {result.epochs_done}/{config.epochs} epochs in {args.out}" + (f"; last epoch {summary}" if summary else ""))
     return 0
+
+
+def _class_index(value: str, dataset: str) -> int:
+    """A --class value: its index (7) or its name in the dataset's record (ship)."""
+    from gencore.engine.datasets import get_dataset
+    from gencore.engine.parse import parse_int
+
+    names = get_dataset(dataset).classes
+    if value in names and not value.isdigit():
+        return names.index(value)
+    if not value.strip().lstrip("+-").isdigit():
+        raise GencoreError(f"--class must be a class index from 0 to {len(names) - 1} or a name of one of "
+                           f"{dataset}'s classes ({', '.join(names)}), got {value!r}.")
+    return parse_int("class", value, -(2**31), 2**31)  # the range is checked against the dataset by the sampler
 
 
 def _sample(args: argparse.Namespace) -> int:
@@ -404,9 +428,10 @@ def _sample(args: argparse.Namespace) -> int:
         config, models = reference.config, reference.models
     else:
         config, models, _ = load_run(args.run_dir, device)
-    images = sample_images(models, config.latent_dim, n, seed, device)
+    classes = None if args.class_ is None else _class_index(args.class_, config.dataset)
+    images = sample_images(models, config, n, seed, device, classes)
     atomic_write(Path(args.out), lambda f: f.write(torch_bytes(images)))
-    print(f"wrote {tuple(images.shape)} images in [0, 1] to {args.out}")
+    print(f"wrote {tuple(images.shape)} images in [0, 1] to {args.out}" + (f", all of class {args.class_}" if classes is not None else ""))
     return 0
 
 

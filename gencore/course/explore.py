@@ -11,11 +11,13 @@ import torch
 from torch import nn
 
 from gencore.engine.config import TrainConfig
+from gencore.engine.datasets import get_dataset
+from gencore.engine.errors import GencoreError
 from gencore.engine.files import read_json
 from gencore.engine.sampling import generate
 from gencore.runs.history import last_history_row
 from gencore.runs.start import run_name
-from gencore.studies.study import SEED_EPOCHS, SEED_LATENTS
+from gencore.studies.study import SEED_EPOCHS
 
 # The seed study's grid (DESIGN.md): latent sizes per dataset, and the two training lengths.
 
@@ -30,14 +32,16 @@ def slerp(z0: torch.Tensor, z1: torch.Tensor, steps: int) -> torch.Tensor:
     return (torch.sin((1 - t) * omega) * z0 + torch.sin(t * omega) * z1) / torch.sin(omega)
 
 
-def interpolation_images(models: dict[str, nn.Module], latent_dim: int, pairs: int = 4, steps: int = 10,
+def interpolation_images(models: dict[str, nn.Module], config: TrainConfig, pairs: int = 4, steps: int = 10,
                          seed: int = 0, device: str | torch.device = "cpu") -> torch.Tensor:
     """``pairs`` rows of ``steps`` images each, decoded along slerp paths between prior draws."""
     generator = torch.Generator().manual_seed(seed)
-    ends = torch.randn(pairs, 2, latent_dim, generator=generator)
+    if config.latent_dim is None:
+        raise GencoreError(f"the {config.model} has no latent vector to interpolate in.")
+    ends = torch.randn(pairs, 2, config.latent_dim, generator=generator)
     z = torch.cat([slerp(a, b, steps) for a, b in ends])
     with torch.no_grad():
-        return generate(models, z.to(device)).cpu()
+        return generate(models, config, z.to(device)).cpu()
 
 
 def seed_study_runs(config: TrainConfig, runs_dir: str | Path = "runs") -> list[dict]:
@@ -45,7 +49,7 @@ def seed_study_runs(config: TrainConfig, runs_dir: str | Path = "runs") -> list[
     full data, the seed's learning rate and batch size), each with its run folder if it exists
     and the command that would make it."""
     rows = []
-    for latent in SEED_LATENTS[config.dataset]:
+    for latent in get_dataset(config.dataset).seed_latents:
         for epochs in SEED_EPOCHS:
             # The seed's optimiser settings (None: the family's), whatever the notebook trains with.
             wanted = TrainConfig.from_dict({**config.to_dict(), "latent_dim": latent, "epochs": epochs, "subset": None,
@@ -84,14 +88,14 @@ def run_quality_points(folder: str | Path) -> list[tuple[float, float, int]]:
     return quality_points(history, read_json(folder / "run.json").get("epoch_seconds", []))
 
 
-def shape_table(models: dict[str, nn.Module], image_shape: tuple[int, int, int], latent_dim: int) -> str:
+def shape_table(models: dict[str, nn.Module], image_shape: tuple[int, int, int], latent_dim: int | None) -> str:
     """Every layer of every network with the shape it outputs for a batch of 2 and its parameter
     count: the sizes the code's shape comments promise, measured by running the network."""
     from gencore.engine.models.gan import Generator
 
     lines = []
     for role, model in models.items():
-        x = torch.zeros(2, latent_dim) if isinstance(model, Generator) else torch.zeros(2, *image_shape)
+        x = torch.zeros(2, latent_dim or 0) if isinstance(model, Generator) else torch.zeros(2, *image_shape)
         rows: list[tuple[str, str, str, int]] = []
         leaves = [(name, m) for name, m in model.named_modules() if not list(m.children())]
         hooks = [m.register_forward_hook(lambda module, args, out, name=name: rows.append(

@@ -248,13 +248,13 @@ def decoder_variance_runs(config: "TrainConfig", variances: Sequence[float], run
     show_grid(axes[0], originals, "test images", images)
     numbers = []
     for index, variance in enumerate(variances):
-        run = dataclasses.replace(config, latent_dim=VARIANCE_LATENT, lr=VARIANCE_LR, epochs=epochs, subset=subset,
-                                  decoder_variance=variance, eval_every=0, time_budget=None)
-        vae = cast(VAE, train_or_load(run, runs_dir, progress=False).models[run.family.sample_role].cpu().eval())
+        run = config.replace(latent_dim=VARIANCE_LATENT, lr=VARIANCE_LR, epochs=epochs, subset=subset,
+                             decoder_variance=variance, eval_every=0, time_budget=None)
+        vae = cast(VAE, train_or_load(run, runs_dir, progress=False).models[str(run.family.sample_role)].cpu().eval())
         with torch.no_grad(), torch.random.fork_rng(devices=[]):
             torch.manual_seed(0)
             recon = vae.decode(vae.encode(originals)[0])  # the posterior means, decoded
-            samples = vae.decode(torch.randn(images, run.latent_dim))
+            samples = vae.decode(torch.randn(images, VARIANCE_LATENT))
         kl = kl_per_dimension(vae, test)
         with torch.no_grad():
             full = vae.decode(vae.encode(test_unit)[0])

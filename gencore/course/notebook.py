@@ -13,9 +13,9 @@ from gencore.engine.data import load_dataset
 def layers(config: TrainConfig) -> str:
     """Every layer of the configuration's networks with the shape it outputs and its parameters."""
     from gencore.course.explore import shape_table
-    from gencore.engine.data import IMAGE_SHAPES
+    from gencore.engine.data import image_shape
 
-    shape = IMAGE_SHAPES[config.dataset]
+    shape = image_shape(config.dataset)
     return shape_table(config.family.build(config, shape), shape, config.latent_dim)
 
 

@@ -13,7 +13,7 @@ from torch import nn
 from gencore.course.explore import interpolation_images
 from gencore.course.lessons import critic_gap_curves, plot_critic_catch_up
 from gencore.course.reference_runs import ReferenceRun
-from gencore.engine.data import IMAGE_SHAPES, load_dataset
+from gencore.engine.data import image_shape, load_dataset
 from gencore.engine.models.gan import Critic
 from gencore.runs.checkpoint import load_run
 from gencore.runs.figures import run_figures
@@ -43,7 +43,7 @@ def losses_figure(run: Any) -> Any:
 
 
 def interpolation(run: Any, pairs: int = 4, steps: int = 10, seed: int = 0) -> Any:
-    images = interpolation_images(run.models, run.config.latent_dim, pairs=pairs, steps=steps, seed=seed, device=run.device)
+    images = interpolation_images(run.models, run.config, pairs=pairs, steps=steps, seed=seed, device=run.device)
     return plot_interpolation(images, f"{label(run)}: walks between random latent points (slerp)")
 
 
@@ -68,7 +68,7 @@ def critic_catch_up(run: Any, steps: int, widths: Sequence[int] = (64,), data_ro
     if "critic" in run.models:
         critics[f"the run's critic (width {config.width}), trained on"] = copy.deepcopy(run.models["critic"])
     for width in dict.fromkeys((config.width, *widths)):
-        critics[f"a new critic, width {width}"] = Critic(IMAGE_SHAPES[config.dataset], width,
+        critics[f"a new critic, width {width}"] = Critic(image_shape(config.dataset), width,
                                                              config.critic_norm).to(run.device)  # the run's kind
     curves = critic_gap_curves(run.models["generator"], config.latent_dim, train, test, critics, steps,
                               lr=lr or config.lr, gp_weight=config.gp_weight, seed=config.seed)

@@ -13,7 +13,7 @@ from torch import nn
 from gencore.engine.config import TrainConfig
 from gencore.engine.data import load_dataset
 from gencore.engine.runtime import resolve_device
-from gencore.engine.sampling import generate
+from gencore.engine.sampling import generate, sample_images
 from gencore.quality.reference import load_reference
 from gencore.runs.figures import FIGURE_SAMPLES
 from gencore.runs.start import train_or_load
@@ -39,7 +39,10 @@ class ReferenceRun:
     run_dir: Path | None = None
 
     def generate(self, z: torch.Tensor) -> torch.Tensor:
-        return generate(self.models, z.to(self.device))
+        return generate(self.models, self.config, z.to(self.device))
+
+    def sample(self, n: int, seed: int = 0, classes: torch.Tensor | None = None) -> torch.Tensor:
+        return sample_images(self.models, self.config, n, seed, self.device, classes)
 
 
 def reference_run(model: str, dataset: str, data_root: str | None = None) -> ReferenceRun:

@@ -201,7 +201,7 @@ class QualityRows:
                     print(f"note: no quality numbers in the history ({error})", flush=True)
         if not isinstance(self.meter, QualityMeter):
             return
-        images = sample_images(trainer.models, config.latent_dim, self.samples, config.seed, trainer.device)
+        images = sample_images(trainer.models, config, self.samples, config.seed, trainer.device)
         quality = self.meter.measure(images)
         trainer.history[-1].update({name: quality[name] for name in ("fd", "classes_covered", "confidence")})
 
@@ -299,7 +299,7 @@ def evaluate_models(config: TrainConfig, models: dict[str, nn.Module], n: int = 
     root = data_root if data_root is not None else config.data_root
     meter = quality_meter(config.dataset, root, train_classifier, classifier)
     device = next(next(iter(models.values())).parameters()).device
-    images = sample_images(models, config.latent_dim, n, seed, device)
+    images = sample_images(models, config, n, seed, device)
     result: dict[str, Any] = {
         "model": config.model, "dataset": config.dataset, "latent_dim": config.latent_dim,
         **meter.measure(images),

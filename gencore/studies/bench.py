@@ -36,7 +36,7 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import flop_registry
 
-from gencore.engine.config import MODELS, TrainConfig
+from gencore.engine.config import DATASETS, MODELS, TrainConfig
 from gencore.engine.errors import GencoreError
 
 
@@ -72,7 +72,7 @@ def run_bench(
     data_root: str | None,
     quick: bool = False,
     models: tuple[str, ...] = MODELS,
-    datasets: tuple[str, ...] = ("mnist", "cifar10"),
+    datasets: tuple[str, ...] = DATASETS,
     precisions: tuple[str, ...] | None = None,
     log: Callable[[str], None] = print,
 ) -> tuple[list[BenchRecord], dict[str, Any]]:
@@ -106,7 +106,7 @@ def run_bench(
     for dataset in datasets:
         _in_child(_find_data, dataset, data_root)  # the files both loops read: found, or one clear message
         for model in models:
-            config = TrainConfig(model=model, dataset=dataset, latent_dim=64, epochs=1, width=plan.width,
+            config = TrainConfig(model=model, dataset=dataset, epochs=1, width=plan.width,  # latent 64 where it has one
                                  data_root=data_root, device="cpu")
             baseline = _in_child(_time_textbook, config, plan)
             for precision in precisions:
@@ -259,9 +259,10 @@ def _flops_per_image(trainer: Any) -> float:
     optimizers = build_optimizers(config, models)
     steps = config.family.steps_per_update(config)  # one generator update per cycle
     x = to_float(trainer.images[: config.batch_size], config.family.value_range)
+    labels = trainer.labels[: config.batch_size]
     with _FlopCounter() as counter:
         for step in range(steps):
-            trainer.step_fn(models, optimizers, x, config, step)
+            trainer.step_fn(models, optimizers, x, labels, config, step)
     return counter.total / (steps * config.batch_size)
 
 
@@ -285,34 +286,32 @@ class _FlopCounter(TorchDispatchMode):
 
 def _time_textbook(config: TrainConfig, plan: BenchPlan) -> dict[str, float]:
     """The loop of a typical tutorial, with the kit's model and losses."""
-    import torchvision
     from torch.utils.data import DataLoader
     from torchvision import transforms
 
-    from gencore.engine.data import IMAGE_SHAPES, default_data_root
+    from gencore.engine.data import default_data_root
+    from gencore.engine.datasets import get_dataset
     from gencore.engine.models import build_models
 
     root = Path(config.data_root) if config.data_root else default_data_root()[0]
-    channels = IMAGE_SHAPES[config.dataset][0]
+    record = get_dataset(config.dataset)
+    channels = record.image_shape[0]
     steps_ = [transforms.ToTensor()]
     if config.family.value_range == "symmetric":  # GANs train on [-1, 1]
         steps_.append(transforms.Normalize([0.5] * channels, [0.5] * channels))
     transform = transforms.Compose(steps_)
-    if config.dataset == "mnist":
-        dataset = torchvision.datasets.MNIST(str(root), train=True, download=False, transform=transform)
-    elif (root / "cifar-10-batches-py").is_dir():
-        dataset = torchvision.datasets.CIFAR10(str(root), train=True, download=False, transform=transform)
-    else:
-        dataset = torchvision.datasets.ImageFolder(str(root / "cifar10" / "train"), transform=transform)
+    if record.textbook_dataset is None:
+        raise GencoreError(f"the {config.dataset} record has no textbook loader to time the baseline with.")
+    dataset = record.textbook_dataset(root, transform)
     loader = DataLoader(dataset, batch_size=config.batch_size, shuffle=True, drop_last=True)
     torch.manual_seed(config.seed)
-    models = build_models(config, IMAGE_SHAPES[config.dataset])
+    models = build_models(config, record.image_shape)
     optimizers = {k: torch.optim.Adam(m.parameters(), lr=config.lr, betas=config.betas) for k, m in models.items()}
     step_fn = config.family.bind()
     steps = (plan.warmup_windows + plan.windows) * plan.steps_per_window
     times, running = [time.perf_counter()], 0.0
-    for step, (x, _) in enumerate(loader):
-        metrics = step_fn(models, optimizers, x, config, step)
+    for step, (x, labels) in enumerate(loader):
+        metrics = step_fn(models, optimizers, x, labels, config, step)
         running += next(iter(metrics.values())).item()  # the tutorial's running loss
         if (step + 1) % plan.steps_per_window == 0:
             times.append(time.perf_counter())
@@ -338,7 +337,7 @@ class TimeEstimate:
 def estimate_training_time(
     device: str = "auto",
     models: tuple[str, ...] = MODELS,
-    datasets: tuple[str, ...] = ("mnist", "cifar10"),
+    datasets: tuple[str, ...] = DATASETS,
     steps: int = 3,
     width: int = 64,
 ) -> list[TimeEstimate]:
@@ -355,11 +354,11 @@ def estimate_training_time(
 
 
 def _estimate_one(config: TrainConfig, where: torch.device, steps: int) -> TimeEstimate:
-    from gencore.engine.data import SPLIT_SIZES
+    from gencore.engine.datasets import get_dataset
     from gencore.engine.steps import step_rates
 
     images_per_s = step_rates(config, where, steps)["fp32"]
-    epoch_minutes = SPLIT_SIZES[config.dataset]["train"] / images_per_s / 60
+    epoch_minutes = get_dataset(config.dataset).split_sizes["train"] / images_per_s / 60
     return TimeEstimate(
         model=config.model, dataset=config.dataset, device=str(where), images_per_s=round(images_per_s, 1),
         minutes_per_epoch=round(epoch_minutes, 1), hours_20_epochs=round(20 * epoch_minutes / 60, 1),

@@ -188,15 +188,15 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def save_thumbnail(models: dict[str, torch.nn.Module], latent_dim: int, path: Path) -> None:
-    """The row's samples: THUMBNAIL_SAMPLES images from the same seeded latent points, as a PNG."""
+def save_thumbnail(models: dict[str, torch.nn.Module], config: Any, path: Path) -> None:
+    """The row's samples: THUMBNAIL_SAMPLES images from the same seeded draws, as a PNG."""
     from torchvision.io import encode_png
 
     from gencore.engine.files import atomic_write
     from gencore.engine.grids import image_grid
     from gencore.engine.sampling import sample_images
 
-    grid = image_grid(sample_images(models, latent_dim, THUMBNAIL_SAMPLES, seed=THUMBNAIL_SEED), nrow=6)  # (H, W, 3)
+    grid = image_grid(sample_images(models, config, THUMBNAIL_SAMPLES, seed=THUMBNAIL_SEED), nrow=6)  # (H, W, 3)
     data = encode_png((grid.permute(2, 0, 1) * 255).round().to(torch.uint8))
     atomic_write(path, lambda f: f.write(data.numpy().tobytes()))
 

@@ -23,13 +23,13 @@ import torch
 
 from gencore.engine.config import TrainConfig
 from gencore.engine.errors import GencoreError
+from gencore.engine.datasets import get_dataset
 from gencore.engine.families import get_family
 from gencore.engine.files import atomic_write, write_json
 from gencore.runs import checkpoint as ckpt
 from gencore.studies.results import collect, floor_row, save_thumbnail, write_grids, write_table
 
-# The seed study's grid: its latent sizes per dataset and its two training lengths.
-SEED_LATENTS = {"mnist": (2, 64), "cifar10": (64, 512)}
+# The seed study's grid: its two training lengths (its latent sizes per dataset are in each dataset's record).
 SEED_EPOCHS = (20, 100)
 
 
@@ -63,7 +63,7 @@ def study_configs(models: Iterable[str], datasets: Iterable[str], gan_width: int
     configs = []
     for model in models:
         for dataset in datasets:
-            for latent in SEED_LATENTS[dataset]:
+            for latent in get_dataset(dataset).seed_latents:
                 for seed in seeds:
                     family = get_family(model)
                     configs.append(TrainConfig(model=model, dataset=dataset, latent_dim=latent, epochs=epochs,
@@ -136,7 +136,7 @@ def _measure_row(trainer: Any, epochs: int, folder: Path, n_eval: int, log: Call
     models, seconds = _state_at(trainer, epochs)
     start = time.monotonic()
     quality = evaluate_models(config, models, n=n_eval, seed=0, inception=False)
-    save_thumbnail(models, config.latent_dim, folder / f"samples-e{epochs:03d}.png")
+    save_thumbnail(models, config, folder / f"samples-e{epochs:03d}.png")
     ran = json.loads((trainer.run_dir / "run.json").read_text())  # the device and precision it actually ran at
     row = {
         "model": config.model, "dataset": config.dataset, "latent_dim": config.latent_dim, "epochs": epochs,
@@ -209,10 +209,11 @@ def ship_reference(name: str, run_dir: str | Path, data_root: str | None = None,
 
 
 def _train_flags(config: TrainConfig) -> str:
-    flags = (f"--model {config.model} --dataset {config.dataset} --latent-dim {config.latent_dim} --epochs {config.epochs} "
+    latent = f" --latent-dim {config.latent_dim}" if config.latent_dim is not None else ""
+    flags = (f"--model {config.model} --dataset {config.dataset}{latent} --epochs {config.epochs} "
              f"--batch-size {config.batch_size} --lr {config.lr:g} --width {config.width} --seed {config.seed}")
-    for name, value in config.own_settings().items():  # the WGAN-GP's n_critic, gp_weight and critic_norm
-        flags += f" --{name.replace('_', '-')} {value}"
+    for item in config.family.settings:  # the family's own, derived from its record (the WGAN-GP's n_critic, ...)
+        flags += f" {item.flag} {item.text(getattr(config, item.name))}"
     if config.precision != "fp32":
         flags += f" --precision {config.precision}"
     return flags + (f" --time-budget {config.time_budget:g}" if config.time_budget else "")

@@ -59,7 +59,7 @@ class RunSpec:
 
     model: str
     dataset: str
-    latent_dim: int
+    latent_dim: int | None  # None: a family without a latent vector
     epochs: int
     seed: int = 0
     subset: int | None = None
@@ -69,7 +69,8 @@ class RunSpec:
     def name(self) -> str:
         extra = "".join(f"-{k}{v}" for k, v in self.parameters)
         subset = f"-n{self.subset}" if self.subset else ""
-        return f"{self.model}-{self.dataset}-z{self.latent_dim}-e{self.epochs}{subset}-s{self.seed}{extra}"
+        latent = f"-z{self.latent_dim}" if self.latent_dim is not None else ""
+        return f"{self.model}-{self.dataset}{latent}-e{self.epochs}{subset}-s{self.seed}{extra}"
 
 
 @dataclass(frozen=True)
@@ -337,7 +338,7 @@ def write_result(path: str | os.PathLike, trainer: Any, quality: dict[str, Any])
 
     config = trainer.config
     info = json.loads((trainer.run_dir / "run.json").read_text()) if trainer.run_dir else {}
-    save_thumbnail(trainer.models, config.latent_dim, Path(path).parent / "thumbnail.png")
+    save_thumbnail(trainer.models, config, Path(path).parent / "thumbnail.png")
     row = {
         "model": config.model, "dataset": config.dataset, "latent_dim": config.latent_dim, "epochs": config.epochs,
         "width": config.width, "lr": config.lr, "batch_size": config.batch_size,

@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from gencore.engine.config import TrainConfig
-from gencore.engine.data import IMAGE_SHAPES
+from gencore.engine.data import image_shape
 from gencore.engine.errors import CheckpointError, GencoreError
 from gencore.engine.files import atomic_write, torch_bytes, write_json
 from gencore.engine.models import build_models
@@ -147,7 +147,7 @@ def load_reference(name: str, device: str | torch.device = "cpu") -> ReferenceMo
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
         with torch.random.fork_rng(devices=[]):  # initial weights, overwritten next, must not move the caller's RNG
-            models = build_models(config, IMAGE_SHAPES[config.dataset])
+            models = build_models(config, image_shape(config.dataset))
         models = {role: models[role] for role in state["networks"]}
         for role, model in models.items():
             model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state["networks"][role].items()})
@@ -163,7 +163,7 @@ def ship_model(name: str, config: TrainConfig, models: dict[str, nn.Module], his
     """Maintainers: store the sampling networks of a trained run in fp16, with its history and a
     thinned trace (at most TRACE_POINTS points), and record them in the manifest."""
     networks = {role: {k: (v.half() if v.is_floating_point() else v) for k, v in model.state_dict().items()}
-                for role, model in models.items() if role == config.family.sample_role}
+                for role, model in models.items() if role in config.family.shipped_networks}
     stride = max(1, len(trace) // TRACE_POINTS)
     state = {"networks": networks, "history": history, "trace": trace[::stride]}
     file_name = f"{name}.pt"
