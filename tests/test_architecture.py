@@ -159,8 +159,61 @@ def test_the_loop_class_keeps_only_the_loop() -> None:
     assert trainer.end_lineno - trainer.lineno + 1 < 150
 
 
+def _records_in(folder: Path, record: str) -> list[tuple[Path, str]]:
+    """(file, name) of every module-level ``NAME = Record(...)`` in the folder's files, read with ast."""
+    found = []
+    for path in sorted(folder.glob("*.py")):
+        for node in ast.parse(path.read_text()).body:
+            if (isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) and isinstance(node.value.func, ast.Name)
+                    and node.value.func.id == record and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
+                found.append((path, node.targets[0].id))
+    return found
+
+
+def _unregistered(folder: Path, record: str, registry: dict) -> list[str]:
+    """The records the folder's files define that the registry does not hold, then the registered
+    names that no file of the folder defines."""
+    import importlib
+
+    problems, defined = [], set()
+    for path, name in _records_in(folder, record):
+        value = getattr(importlib.import_module(_module_name(path)), name)
+        defined.add(value.name)
+        if registry.get(value.name) is not value:
+            problems.append(f"{_module_name(path)}.{name} ({value.name!r}) is defined but not registered")
+    return problems + [f"{name!r} is registered but no file of {folder.name}/ defines it" for name in registry if name not in defined]
+
+
+def test_every_family_and_dataset_file_holds_a_registered_record_and_nothing_else_is_registered() -> None:
+    """Replaces a check that could not fail (MODELS is made from FAMILIES): the records the files
+    define are exactly the ones registered, so a record written but never registered is caught."""
+    from gencore.engine.datasets import DATASETS
+
+    assert _unregistered(PACKAGE / "engine" / "families", "Family", FAMILIES) == []
+    assert _unregistered(PACKAGE / "engine" / "datasets", "Dataset", DATASETS) == []
+    assert set(FAMILIES) == {"vae", "gan", "wgan-gp"} and set(DATASETS) == {"mnist", "cifar10"}
+
+
+def test_the_registry_check_finds_a_record_no_line_registers(tmp_path: Path) -> None:
+    (tmp_path / "hinge.py").write_text("HINGE_FAMILY = Family(name='hinge')\nOTHER = dict(name='x')\n")
+    assert _records_in(tmp_path, "Family") == [(tmp_path / "hinge.py", "HINGE_FAMILY")]
+    assert _unregistered(PACKAGE / "engine" / "families", "Family", {**FAMILIES, "hinge": object()}) == [
+        "'hinge' is registered but no file of families/ defines it"]
+    registry = dict(FAMILIES)
+    registry.pop("gan")
+    assert _unregistered(PACKAGE / "engine" / "families", "Family", registry) == [
+        "gencore.engine.families.gan.GAN_FAMILY ('gan') is defined but not registered"]
+
+
+def test_the_families_do_not_import_the_configuration_even_for_type_hints() -> None:
+    """config.py imports the family registry; the families read a configuration through the
+    RunConfig protocol, so not even a type-only import points back."""
+    for path in sorted((PACKAGE / "engine" / "families").glob("*.py")):
+        imported = {node.module for node in ast.walk(ast.parse(path.read_text())) if isinstance(node, ast.ImportFrom)}
+        assert "gencore.engine.config" not in imported, path.name
+
+
 def test_every_model_is_a_family_record_with_everything_the_kit_asks() -> None:
-    assert set(MODELS) == set(FAMILIES) == {"vae", "gan", "wgan-gp"}
     for name, family in FAMILIES.items():
         config = TrainConfig(model=name, dataset="mnist", latent_dim=3, width=4)
         assert (config.batch_size, config.lr, config.betas) == (
@@ -170,6 +223,8 @@ def test_every_model_is_a_family_record_with_everything_the_kit_asks() -> None:
         assert family.sample_role in models
         images = models[family.sample_role].sample(torch.randn(2, 3))
         assert images.shape == (2, 1, 28, 28) and 0 <= images.min() and images.max() <= 1
+        drawn = family.sample(models, config, 3, torch.Generator().manual_seed(0))  # the family's own sampler
+        assert drawn.shape == (3, 1, 28, 28) and 0 <= drawn.min() and drawn.max() <= 1
         panel_columns = {c for _, columns in family.loss_panels for c in columns}
         assert set(family.metrics) <= panel_columns and family.value_range in ("unit", "symmetric")
     with pytest.raises(GencoreError, match="unknown model 'hinge'"):
@@ -240,25 +295,11 @@ def test_a_new_family_trains_samples_benches_and_takes_presets_with_no_other_edi
 
 @pytest.mark.slow
 def test_a_new_family_sweeps_through_its_own_notebook(toy_family: object, fixture_root: Path, tmp_path: Path) -> None:
-    import nbformat
-
     from gencore.studies.results import read_table
     from gencore.studies.sweep import SweepSettings, plan, run_sweep
 
-    notebooks = tmp_path / "notebooks"
-    notebooks.mkdir()
-    parameters = nbformat.v4.new_code_cell(
-        "dataset = 'mnist'\nlatent_dim = 2\nepochs = 1\nseed = 0\nsubset = None\ndata_root = None\nruns_dir = 'runs'\n"
-        "result_json = None\nlr = None\nbatch_size = None\neval_samples = 100\nexercise_epochs = 0")
-    parameters.metadata["tags"] = ["parameters"]
-    train = nbformat.v4.new_code_cell(
-        f"import sys\nsys.path.insert(0, {str(REPO / 'tests')!r})\nfrom toy_family import register_toy\nregister_toy()\n"
-        "from gencore import course\nfrom gencore.engine.config import TrainConfig\nfrom gencore.runs.start import train_or_load\n"
-        "config = TrainConfig(model='toy', dataset=dataset, latent_dim=latent_dim, epochs=epochs, seed=seed, subset=subset,"
-        " data_root=data_root, lr=lr, batch_size=batch_size, device='cpu', eval_every=0)\n"
-        "run = train_or_load(config, runs_dir, progress=False)\ncourse.record(result_json, run, {})")
-    nbformat.write(nbformat.v4.new_notebook(cells=[parameters, train], metadata={
-        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}), notebooks / "toy_mnist.ipynb")
+    notebooks = write_toy_notebook(tmp_path / "notebooks", "toy",
+                                   f"import sys\nsys.path.insert(0, {str(REPO / 'tests')!r})\nfrom toy_family import register_toy\nregister_toy()")
     settings = SweepSettings(str(tmp_path / "results"), str(fixture_root), threads=1, notebooks_dir=str(notebooks))
     environment = dict(os.environ)
     records = run_sweep(plan(["toy"], ["mnist"], [2, 4], [1], subset=256), settings, log=lambda line: None)
@@ -267,3 +308,24 @@ def test_a_new_family_sweeps_through_its_own_notebook(toy_family: object, fixtur
     rows = read_table(tmp_path / "results")
     assert [row["latent_dim"] for row in rows] == [2, 4] and {row["threads"] for row in rows} == {1}
     assert (tmp_path / "results" / "grid-toy-mnist.png").stat().st_size > 0
+
+
+def write_toy_notebook(folder: Path, model: str, register_code: str) -> Path:
+    """A notebook for a toy family, as a course notebook is for a real one: a parameters cell, then
+    train-or-load and the record the sweep reads. ``register_code`` registers the family in the kernel."""
+    import nbformat
+
+    folder.mkdir(parents=True, exist_ok=True)
+    parameters = nbformat.v4.new_code_cell(
+        "dataset = 'mnist'\nlatent_dim = 2\nepochs = 1\nseed = 0\nsubset = None\ndata_root = None\nruns_dir = 'runs'\n"
+        "result_json = None\nlr = None\nbatch_size = None\neval_samples = 100\nexercise_epochs = 0")
+    parameters.metadata["tags"] = ["parameters"]
+    train = nbformat.v4.new_code_cell(
+        f"import sys\nsys.path.insert(0, {str(REPO / 'tests')!r})\n{register_code}\n"
+        "from gencore import course\nfrom gencore.engine.config import TrainConfig\nfrom gencore.runs.start import train_or_load\n"
+        f"config = TrainConfig(model={model!r}, dataset=dataset, latent_dim=latent_dim, epochs=epochs, seed=seed, subset=subset,"
+        " data_root=data_root, lr=lr, batch_size=batch_size, device='cpu', eval_every=0)\n"
+        "run = train_or_load(config, runs_dir, progress=False)\ncourse.record(result_json, run, {})")
+    nbformat.write(nbformat.v4.new_notebook(cells=[parameters, train], metadata={
+        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}), folder / "toy_mnist.ipynb")
+    return folder

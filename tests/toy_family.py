@@ -26,7 +26,7 @@ class ToyGenerator(nn.Module):
         return self(z)
 
 
-def moment_step(models, optimizers, x, config, step, parts):  # noqa: ANN001, ANN201 - the step signature
+def moment_step(models, optimizers, x, labels, config, step, parts):  # noqa: ANN001, ANN201 - the step signature
     fake = models["generator"](torch.randn(x.shape[0], config.latent_dim, device=x.device))
     loss = parts["moment_loss"](fake, x)
     optimizers["generator"].zero_grad(set_to_none=True)
