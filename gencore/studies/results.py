@@ -109,18 +109,28 @@ def cells(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def tell_apart(a: dict[str, Any], b: dict[str, Any], measure: str = "fd", min_seeds: int = 3,
-               borrowed_sd: float | None = None) -> bool | None:
+               borrowed_sd: float | None = None, noise_sd: float | None = None) -> bool | None:
     """Whether two cells differ in ``measure`` by more than their spread: the gap between the means
     exceeds the sum of their standard deviations. A cell with fewer than ``min_seeds`` measurements
     uses ``borrowed_sd`` (the spread measured in a like cell) in place of its own; without one the
-    answer is None: one run cannot say how far another seed would land."""
+    answer is None: one run cannot say how far another seed would land.
+
+    ``noise_sd``: the measure's standard deviation from sampling alone at the cells' sample count
+    (gencore.studies.fd_noise). No cell's spread can be smaller, so each spread is at least it, and
+    a gap within the two cells' sampling noise is within their spread whatever the seeds: False,
+    even between one-seed cells."""
+    gap = abs(a[measure] - b[measure])
+    if noise_sd is not None and gap <= 2 * noise_sd:
+        return False
     spreads = []
     for cell in (a, b):
         own = cell.get(f"{measure}_sd") if (cell.get(f"{measure}_n") or 0) >= min_seeds else None
         spreads.append(own if own is not None else borrowed_sd)
     if None in spreads:
         return None
-    return abs(a[measure] - b[measure]) > sum(spreads)  # type: ignore[arg-type]
+    if noise_sd is not None:
+        spreads = [max(spread, noise_sd) for spread in spreads]  # type: ignore[type-var]
+    return gap > sum(spreads)  # type: ignore[arg-type]
 
 
 def largest_spread(cell_rows: list[dict[str, Any]], measure: str = "fd", min_seeds: int = 3) -> dict[str, Any] | None:
