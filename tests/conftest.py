@@ -3,6 +3,7 @@ datasets written in the real on-disk formats, so the real loading code is what g
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import hashlib
 import os
@@ -12,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import nbformat
 import numpy as np
 import pytest
 import torch
@@ -196,3 +198,44 @@ def _isolated_session(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN202
 def _fast_and_isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No test downloads or writes into the user's cache; torch uses the threads CI has."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+
+
+# ---------------------------------------------------------------------- the notebooks, run once
+
+
+def _parameters(notebook: nbformat.NotebookNode) -> dict[str, tuple[str, str]]:
+    """name -> (type annotation, default) of the parameters cell, read with ast."""
+    cell = next(c for c in notebook.cells if c.cell_type == "code")
+    return {node.target.id: (ast.unparse(node.annotation), ast.unparse(node.value))
+            for node in ast.parse(cell.source).body if isinstance(node, ast.AnnAssign)}
+
+
+def _small_parameters(path: Path, root: Path, out: Path) -> dict:
+    """Small values for every parameter the notebook has: about one epoch of 1,000 images."""
+    wanted = {"epochs": 1, "subset": 1000, "data_root": str(root), "runs_dir": str(out / "runs"), "eval_samples": 500,
+              "use_reference": False, "own_minutes": 0.05,  # train here; beside a reference, a 3-second run of one's own
+              "exercise_subset": 512, "variance_epochs": 1, "variance_subset": 512, "neighbour_pool": 1000, "estimate_steps": 1, "critic_steps": 20}
+    names = _parameters(nbformat.read(path, as_version=4))
+    return {k: v for k, v in wanted.items() if k in names}
+
+
+@pytest.fixture(scope="session")
+def student(tmp_path_factory: pytest.TempPathFactory, fixture_root: Path) -> dict[str, Path]:
+    """Student copies written by the command line, run once by papermill with the shipped reference
+    models (use_reference) and small parameters: every notebook, 00 to 07. The notebook tests read
+    them, and the book is built from these same runs (test_book), so nothing executes twice."""
+    import papermill
+
+    root = real_data_root() or fixture_root
+    out = tmp_path_factory.mktemp("student")
+    made = subprocess.run([sys.executable, "-m", "gencore", "course", "--student", str(out / "copies")],
+                          capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert made.returncode == 0, made.stderr
+    results = {}
+    for path in sorted((out / "copies").glob("[0-9][0-9]_*.ipynb")):
+        target = out / path.name
+        parameters = {**_small_parameters(path, root, out), "use_reference": True}
+        papermill.execute_notebook(str(path), str(target), cwd=str(REPO / "notebooks"), progress_bar=False, kernel_name="python3",
+                                   parameters=parameters)
+        results[path.stem] = target
+    return results

@@ -1,5 +1,6 @@
-"""The course as a book: `python -m gencore book --student` runs the student copies on the shipped
-models and builds the site; Debian's Chromium (as in test_browser) then reads every model
+"""The course as a book: `python -m gencore book --student` builds the site from the student copies
+run on the shipped models (here the runs the notebook tests made, `--executed`, so no notebook
+executes twice in CI); Debian's Chromium (as in test_browser) then reads every model
 notebook's page as a learner would: its figures loaded with a size, its mathematics typeset by the
 local MathJax (no raw TeX left), a note where a live widget would be, and no solution anywhere."""
 
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, real_data_root
+from conftest import REPO
 from gencore.course.book import FRONT_PAGE, WIDGET_NOTE
 from gencore.course.exercises import EXERCISES
 from gencore.course.source import HIDDEN_BODY
@@ -21,8 +22,6 @@ from test_notebooks import NOTEBOOKS, _answer_lines
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(CHROMIUM is None or sync_playwright is None,
                                                   reason="no Chromium (apt-get install chromium) or no Playwright")]
-SMALL = {"subset": 1000, "eval_samples": 500, "exercise_subset": 512, "neighbour_pool": 1000, "estimate_steps": 1,
-         "critic_steps": 20}
 
 PAGE_STATE = """() => ({
     images: [...document.querySelectorAll('main img, .body img')].map(i => [i.complete, i.naturalWidth, i.naturalHeight]),
@@ -34,11 +33,10 @@ PAGE_STATE = """() => ({
 
 
 @pytest.fixture(scope="module")
-def student_book(tmp_path_factory: pytest.TempPathFactory, fixture_root: Path) -> Path:
+def student_book(tmp_path_factory: pytest.TempPathFactory, student: dict[str, Path]) -> Path:
     out = tmp_path_factory.mktemp("book")
-    root = real_data_root() or fixture_root
-    parameters = [f"--param={name}={json.dumps(value)}" for name, value in {**SMALL, "data_root": str(root)}.items()]
-    result = subprocess.run([sys.executable, "-m", "gencore", "book", str(out), "--student", *parameters],
+    executed = next(iter(student.values())).parent
+    result = subprocess.run([sys.executable, "-m", "gencore", "book", str(out), "--student", "--executed", str(executed)],
                             capture_output=True, text=True, timeout=1800)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
     assert f"open {out / 'html' / FRONT_PAGE}.html" in result.stdout

@@ -77,10 +77,12 @@ def _prepare(path: Path, chapters: list[str]) -> None:
 
 
 def build_book(out_dir: str | Path, student: bool = False, notebooks_dir: str | Path = NOTEBOOKS,
-               parameters: dict[str, Any] | None = None, log: Any = print) -> Path:
+               parameters: dict[str, Any] | None = None, log: Any = print, executed: Path | None = None) -> Path:
     """Execute the course notebooks (or their student copies) on the shipped models and build the
     site into ``out_dir/html``; returns the path of its front page. ``parameters`` add to or
-    replace the book's notebook parameters where a notebook has them (``data_root``, say)."""
+    replace the book's notebook parameters where a notebook has them (``data_root``, say).
+    ``executed``: a folder where the same notebooks were already run (CI's notebook tests run
+    the student copies once, and the book is built from those runs); nothing runs again."""
     import papermill
 
     out = Path(out_dir)
@@ -95,8 +97,17 @@ def build_book(out_dir: str | Path, student: bool = False, notebooks_dir: str | 
         write_student_copies(out / "student", notebooks_dir)
         notebooks = [out / "student" / p.name for p in notebooks]
     chapters = [p.stem for p in notebooks if p.stem != FRONT_PAGE]
+    if executed is not None:
+        missing = [p.name for p in notebooks if not (Path(executed) / p.name).exists()]
+        if missing:
+            raise GencoreError(f"{executed} lacks the executed {', '.join(missing)}: run them first, or build without --executed.")
     for path in notebooks:
         target = source / path.name
+        if executed is not None:
+            _check_executed(Path(executed) / path.name, path)
+            shutil.copyfile(Path(executed) / path.name, target)
+            _prepare(target, chapters)
+            continue
         wanted = {**BOOK_PARAMETERS, **(parameters or {})}
         declared = notebook_parameter_names(path)
         log(f"running {path.name} ...")
@@ -116,6 +127,18 @@ def build_book(out_dir: str | Path, student: bool = False, notebooks_dir: str | 
                                      f'content="0; url={FRONT_PAGE}.html"><a href="{FRONT_PAGE}.html">The course</a>\n')
     (html / "book.json").write_text(json.dumps({"edition": edition, "chapters": [FRONT_PAGE, *chapters]}, indent=2))
     return html / f"{FRONT_PAGE}.html"
+
+
+def _check_executed(run: Path, source: Path) -> None:
+    """An executed notebook must be the notebook the book shows (its cells' sources), run to the end."""
+    import nbformat
+
+    ran, wanted = nbformat.read(run, as_version=4), nbformat.read(source, as_version=4)
+    code = lambda nb: [c.source for c in nb.cells if c.cell_type == "code" and "injected-parameters" not in c.metadata.get("tags", [])]  # noqa: E731
+    if code(ran) != code(wanted):
+        raise GencoreError(f"{run} was run from another version of {source.name}: run it again, or build without --executed.")
+    if any(o.get("output_type") == "error" for c in ran.cells if c.cell_type == "code" for o in c.get("outputs", [])):
+        raise GencoreError(f"{run} stopped at an error: fix it and run it again.")
 
 
 def _copy_mathjax(target: Path) -> None:
