@@ -162,3 +162,24 @@ def test_cpu_fast_preset_fills_in_what_was_not_given_and_explicit_flags_win(fixt
     config = json.loads((run / "config.json").read_text())
     assert (config["width"], config["n_critic"], config["time_budget"]) == (16, 2, 5.0)  # from the preset
     assert (config["lr"], config["subset"]) == (1e-3, 64)  # given on the command line
+
+
+def test_the_book_built_from_executed_notebooks_refuses_missing_or_stale_runs(tmp_path: Path) -> None:
+    """`book --executed DIR` copies runs made elsewhere (CI's notebook tests) instead of running the
+    notebooks again: a folder without them, or a run of another version of a notebook, is refused."""
+    import nbformat
+
+    from gencore.course.book import build_book
+    from gencore.engine.errors import GencoreError
+    from gencore.engine.paths import NOTEBOOKS
+
+    (tmp_path / "runs").mkdir()
+    with pytest.raises(GencoreError, match=r"lacks the executed 00_start_here.ipynb, 01_vae_mnist.ipynb"):
+        build_book(tmp_path / "book", notebooks_dir=NOTEBOOKS, executed=tmp_path / "runs")
+    for path in sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")):
+        notebook = nbformat.read(path, as_version=4)
+        if path.stem == "00_start_here":
+            notebook.cells[1].source += "\nprint('edited since')"
+        nbformat.write(notebook, tmp_path / "runs" / path.name)
+    with pytest.raises(GencoreError, match="00_start_here.ipynb was run from another version of 00_start_here.ipynb"):
+        build_book(tmp_path / "book", notebooks_dir=NOTEBOOKS, executed=tmp_path / "runs", log=lambda line: None)
