@@ -53,7 +53,7 @@ def measure_fd_noise(data_root: str | None = None, sources: tuple[str, ...] | No
 
     def reference_draws(name: str) -> Any:
         reference = load_reference(name)
-        return (sample_images(reference.models, reference.config.latent_dim, LARGE, seed) for seed in seeds)
+        return (sample_images(reference.models, reference.config, LARGE, seed) for seed in seeds)
 
     def floor_draws(dataset: str) -> Any:
         train = load_dataset(dataset, "train", data_root).images  # the floor's draw per seed, as metrics.measure_floor makes it
