@@ -241,7 +241,7 @@ def test_an_override_must_name_a_part_of_the_step() -> None:
 FAMILY_NAMES = frozenset(FAMILIES)
 
 
-def _family_literals(source: str) -> list[tuple[int, str]]:
+def _family_literals(source: str, names: frozenset[str] = FAMILY_NAMES) -> list[tuple[int, str]]:
     """String constants that are exactly a family's name (docstrings aside): code that branches on,
     or tabulates by, a family's name."""
     tree = ast.parse(source)
@@ -249,7 +249,7 @@ def _family_literals(source: str) -> list[tuple[int, str]]:
                   if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
                   and node.body and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)}
     return [(node.lineno, node.value) for node in ast.walk(tree)
-            if isinstance(node, ast.Constant) and node.value in FAMILY_NAMES and id(node) not in docstrings]
+            if isinstance(node, ast.Constant) and node.value in names and id(node) not in docstrings]
 
 
 def test_no_module_outside_the_families_names_a_family() -> None:
@@ -257,6 +257,19 @@ def test_no_module_outside_the_families_names_a_family() -> None:
                  for path in sorted(PACKAGE.rglob("*.py")) if "families" not in path.relative_to(PACKAGE).parts
                  for line, name in _family_literals(path.read_text())]
     assert not offenders, "ask the family record instead: " + ", ".join(offenders)
+
+
+def test_no_module_outside_the_records_names_a_dataset() -> None:
+    """As for families: only gencore/engine/datasets/ knows a dataset (a family's record may key its
+    presets and notebooks by dataset)."""
+    from gencore.engine.datasets import DATASETS
+
+    names = frozenset(DATASETS)
+    offenders = [f"{path.relative_to(REPO)}:{line} {name!r}"
+                 for path in sorted(PACKAGE.rglob("*.py"))
+                 if not {"families", "datasets"} & set(path.relative_to(PACKAGE).parts)
+                 for line, name in _family_literals(path.read_text(), names)]
+    assert not offenders, "ask the dataset record instead: " + ", ".join(offenders)
 
 
 def test_the_family_name_check_finds_a_branch_on_a_name() -> None:

@@ -46,7 +46,7 @@ class TrainConfig:
     field: one set of arguments serves every model)."""
 
     model: str = MODELS[0]  # one of the registered families; the first (the VAE), where the course starts
-    dataset: str = "mnist"  # one of the registered datasets
+    dataset: str = DATASETS[0]  # one of the registered datasets; the first (MNIST), where the course starts
     # None: 64 (DEFAULT_LATENT_DIM) for a family with a latent vector; a family without one keeps None.
     latent_dim: int | None = None
     epochs: int = 20  # the seed's shorter setting; the study compares 20 with 100

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from gencore.engine.config import DATASETS, MODELS, TrainConfig
+from gencore.engine.datasets import get_dataset
 from gencore.engine.errors import GencoreError
 from gencore.engine.families import get_family
 from gencore.engine.files import atomic_write, write_json
@@ -359,7 +360,7 @@ def comparison_markdown(rows: list[dict[str, Any]], model: str, dataset: str) ->
     chosen = [r for r in rows if r["model"] == model and r["dataset"] == dataset]
     if not chosen:
         return (f"*No {model} runs on {dataset} yet.* Make them with `python -m gencore sweep --model {model} "
-                f"--dataset {dataset} --latent-dims {'2 64' if dataset == 'mnist' else '64 512'} --epochs 20 100`.")
+                f"--dataset {dataset} --latent-dims {' '.join(map(str, get_dataset(dataset).seed_latents))} --epochs 20 100`.")
     latents = sorted({r["latent_dim"] for r in chosen})
     epochs = sorted({r["epochs"] for r in chosen})
     lines = ["| latent \\ epochs | " + " | ".join(str(e) for e in epochs) + " |", "|---|" + "---|" * len(epochs)]
