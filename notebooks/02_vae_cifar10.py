@@ -159,7 +159,7 @@ from gencore.engine.sampling import sample_images
 test_images = load_dataset(run.config.dataset, "test", data_root, subset=1000, seed=0).images
 with torch.no_grad():
     recon_many = vae.decode(vae.encode(to_float(test_images, "unit").to(run.device))[0]).cpu()
-samples_many = sample_images(run.models, run.config.latent_dim, 1000, seed=0, device=run.device)
+samples_many = sample_images(run.models, run.config, 1000, seed=0, device=run.device)
 lessons.power_spectra({"real test images": test_images, "reconstructions": recon_many, "samples": samples_many},
                       f"{course.label(run)}: where the detail goes")
 

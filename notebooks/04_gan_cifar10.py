@@ -145,7 +145,7 @@ lessons.quality_over_epochs(histories, "fd every 5 epochs during training (lower
 from gencore.engine.sampling import sample_images
 
 real_images = load_dataset(run.config.dataset, "test", data_root, subset=2000, seed=0).images
-generated = sample_images(run.models, run.config.latent_dim, 2000, seed=0, device=run.device)
+generated = sample_images(run.models, run.config, 2000, seed=0, device=run.device)
 display(lessons.spectrum_2d({"real test images": real_images, f"generated ({course.label(run)})": generated}))
 lessons.zoom(generated, count=4)
 
