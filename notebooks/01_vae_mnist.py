@@ -215,6 +215,17 @@ mine = course.train_with(config, {"reparameterize": reparameterize, "kl_divergen
 course.own_run_figures(mine)
 
 # %% [markdown]
+# **Question 01.1** (predict, 2 points). Answer before you read on or run the cells below. The next section trains
+# the same small VAE twice: at the seed's decoder variance $\sigma^2=\frac12$, and at $\sigma^2=0.02$, where the
+# squared error weighs 25 times more against the KL term. For the run at $\sigma^2=0.02$, predict whether each of
+# these goes up or down, with a sentence each on why: the KL per image, the squared error per pixel, and how many of
+# the 16 latent dimensions are in use.
+
+# %% [markdown] question="01.1" tags=["written"]
+# *Your answer here: double-click this cell and write in it (a few sentences; numbers from your own run where the
+# question asks for them).*
+
+# %% [markdown]
 # ### The decoder variance is a knob
 #
 # Section 2 said the squared error is the Gaussian decoder's likelihood at a fixed variance $\sigma^2$, and that the
@@ -242,6 +253,17 @@ if variance_epochs > 0:
         print(f"sigma^2 = {r['variance']:<5g} squared error {r['mse_per_pixel']:.4f} per pixel, KL {r['kl_nats']:5.1f} nats "
               f"per image, {r['active']} of {lessons.VARIANCE_LATENT} latent dimensions above {lessons.KL_ACTIVE_NATS} nats")
     display(variance_figure)
+
+# %% [markdown]
+# **Question 01.2** (trade-off, 3 points). Compare the two rows just printed with your prediction in 01.1. Then
+# explain the trade-off: what a smaller decoder variance buys (in the reconstructions, and in what the codes carry
+# about each image) and what it costs (in the samples drawn from the prior), and why. Which $\sigma^2$ would you
+# choose for a model whose job is to generate new digits, and which for one whose job is to compress and reconstruct
+# them?
+
+# %% [markdown] question="01.2" tags=["written"]
+# *Your answer here: double-click this cell and write in it (a few sentences; numbers from your own run where the
+# question asks for them).*
 
 # %% [markdown]
 # ## 5. The data
@@ -317,6 +339,16 @@ if run.config.latent_dim == 2:
     display(course.figure(run, "latent_manifold"))
 else:
     print(f"latent_dim is {run.config.latent_dim}: the map needs latent_dim = 2 (try it in the panel at the end).")
+
+# %% [markdown]
+# **Question 01.3** (read a figure, 2 points). In the latent map above, name two pairs of digits that sit next to
+# each other, and a digit that is hard to find or squeezed into a small region. What does that layout predict about
+# the digits the 2-D model's samples will confuse or miss? Check your prediction against `classes_covered` and the
+# confidence in the quality measurement below, and say whether it held.
+
+# %% [markdown] question="01.3" tags=["written"]
+# *Your answer here: double-click this cell and write in it (a few sentences; numbers from your own run where the
+# question asks for them).*
 
 # %% [markdown]
 # ### Walking through the latent space
@@ -403,6 +435,19 @@ course.panel(config, runs_dir)
 
 # %%
 course.record(result_json, run, quality)
+
+# %% [markdown]
+# ## Key takeaways
+#
+# - The VAE maximises the ELBO: a reconstruction term minus the KL divergence of each image's codes from the prior.
+#   The seed's summed squared error is a Gaussian decoder's likelihood with its variance fixed at 1/2.
+# - The reparameterisation $z=\mu+\epsilon\,e^{\log\sigma^2/2}$ moves the randomness into $\epsilon$, so the
+#   gradients reach the encoder's mean and log-variance.
+# - The decoder variance weighs reconstruction against the KL: a smaller one lets the codes carry more about each
+#   image and sharpens the reconstructions, at a price in the samples drawn from the prior.
+# - A 2-D latent space can be drawn as a map, but it crowds the digits: in the shipped study latent 64 beats latent
+#   2 by more than the spread between seeds.
+# - Samples are measured, not judged by eye: fd, classes and confidence, each beside the floor of real images.
 
 # %% [markdown]
 # ## References

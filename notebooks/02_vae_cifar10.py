@@ -153,6 +153,16 @@ lessons.nearest_neighbour_blur(originals, reconstructions, pool, k=16)
 # (16 cycles). Compare the spectra of real test images, of the VAE's reconstructions and of its samples; the right
 # panel divides each by the real images' spectrum.
 
+# %% [markdown]
+# **Question 02.1** (predict, 2 points). Before you run the next cell: describe the right panel's curves (each
+# spectrum divided by the real images' one). At which scales do you expect the reconstructions and the samples to
+# carry about the real images' power, and at which far less? Should the samples carry more or less than the
+# reconstructions? Give a reason for each from the argument about averages above.
+
+# %% [markdown] question="02.1" tags=["written"]
+# *Your answer here: double-click this cell and write in it (a few sentences; numbers from your own run where the
+# question asks for them).*
+
 # %%
 from gencore.engine.sampling import sample_images
 
@@ -226,6 +236,17 @@ for latent in (64, 512):  # the shipped study's two runs, measured after 100 epo
 lessons.plot_kl_per_dimension(curves)
 
 # %% [markdown]
+# **Question 02.2** (read a figure, 3 points). From the figure: about how many of your run's latent dimensions carry
+# more than 0.01 nats, and how many more than 0.1? Explain why the loss switches the others off (what a dimension
+# costs, and what it must buy in return), and from that whether you expect 512 latent dimensions to give sharper
+# samples than 64. Name one change to the loss, not to the network, that should let more dimensions open, and what
+# it would cost.
+
+# %% [markdown] question="02.2" tags=["written"]
+# *Your answer here: double-click this cell and write in it (a few sentences; numbers from your own run where the
+# question asks for them).*
+
+# %% [markdown]
 # Most dimensions sit near zero: the model pays for only a handful. The shipped study's two runs (the other lines)
 # show the same at the seed's settings: after 100 epochs 20 of the latent-64 VAE's 64 dimensions carry more than
 # 0.01 nats (the dashed line, as the legend counts), and 11 more than 0.1 nats; the latent-512 VAE has 48 of its 512
@@ -274,6 +295,17 @@ course.panel(config, runs_dir)
 
 # %%
 course.record(result_json, run, quality)
+
+# %% [markdown]
+# ## Key takeaways
+#
+# - Under summed squared error the best output for a code is the average of the images that could have produced it;
+#   on photographs that average is a blur.
+# - Blur is missing high spatial frequencies, and the power spectrum measures it.
+# - The seed's loss is a Gaussian likelihood whose variance is fixed at 1/2, far above the variance that fits the
+#   errors (their mean square); that fixed variance weighs the KL term more.
+# - The KL term charges for every latent dimension: most are switched off, and in the shipped study 512 dimensions
+#   bought nothing over 64. The bottleneck is the loss, not the width of the code.
 
 # %% [markdown]
 # ## References

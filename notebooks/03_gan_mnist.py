@@ -245,6 +245,16 @@ course.short_run(config, runs_dir, own_minutes, run)
 # %%
 course.losses_figure(run)
 
+# %% [markdown]
+# **Question 03.1** (read a figure, 3 points). Read the JSD estimate on the curves above. Does it fall steadily
+# while the samples get better? Explain why $\log 2-L_D/2$ is not a distance between the data and the generator:
+# when is it exact, what does it measure the rest of the time, and what can make it rise while the samples improve?
+# (Section 9 says what the shipped study saw; answer first from the theory and your curves.)
+
+# %% [markdown] question="03.1" tags=["written"]
+# *Your answer here: double-click this cell and write in it (a few sentences; numbers from your own run where the
+# question asks for them).*
+
 # %%
 course.figure(run, "real_vs_generated")
 
@@ -261,6 +271,15 @@ course.interpolation(run)
 
 # %%
 quality = course.quality(run, eval_samples, seed, data_root, measure)
+
+# %% [markdown]
+# **Question 03.2** (predict, 2 points). Before you run the next cell: will the 10,000 samples fall 10% in each
+# digit? Predict what mode collapse would look like in the class shares, and say whether the loss curves above could
+# have warned you of it, and why.
+
+# %% [markdown] question="03.2" tags=["written"]
+# *Your answer here: double-click this cell and write in it (a few sentences; numbers from your own run where the
+# question asks for them).*
 
 # %%
 if quality:
@@ -304,6 +323,17 @@ course.panel(config, runs_dir)
 
 # %%
 course.record(result_json, run, quality)
+
+# %% [markdown]
+# ## Key takeaways
+#
+# - The discriminator's loss carries an estimate of the Jensen-Shannon divergence, $\log 2-L_D/2$, exact only at the
+#   optimal discriminator (Goodfellow et al. 2014, Theorem 1).
+# - The generator minimises $-\log D(G(z))$, not the game's $\log(1-D(G(z)))$: the same fixed point, and a gradient
+#   that stays large while the discriminator rejects its samples.
+# - GAN losses do not fall to zero, and the JSD estimate is not a distance to the data: in the shipped study it rose
+#   while fd improved.
+# - Mode collapse shows in the class shares of many samples, not in the losses.
 
 # %% [markdown]
 # ## References

@@ -131,6 +131,16 @@ if run.history and any("fd" in row for row in run.history):
 lessons.quality_over_epochs(histories, "fd every 5 epochs during training (lower is better)")
 
 # %% [markdown]
+# **Question 04.1** (trade-off, 3 points). From the figure, at which epoch would you have stopped the GAN at latent
+# 64, and what would stopping at the last epoch have cost in fd? Keeping the best checkpoint sounds free: name what
+# it costs (what must be measured during training, and how often) and one way the choice can fool you (each point is
+# measured on 2,000 samples).
+
+# %% [markdown] question="04.1" tags=["written"]
+# *Your answer here: double-click this cell and write in it (a few sentences; numbers from your own run where the
+# question asks for them).*
+
+# %% [markdown]
 # ## 4. Checkerboard artefacts
 #
 # Each of the generator's transposed convolutions (kernel 4, stride 2) computes every output pixel from one of
@@ -182,6 +192,15 @@ nyquist_share = check("nyquist_share", nyquist_share)
 
 # %% [markdown]
 # Your measure on the real test images, on the generator's samples, and on white noise of the same size:
+
+# %% [markdown]
+# **Question 04.2** (predict, 2 points). Before you run the next cell: put the three shares (real test images,
+# generated, white noise) in order, and give the value for white noise on $32\times32$ images from the formula in
+# the exercise. Say why real photographs should sit where you put them.
+
+# %% [markdown] question="04.2" tags=["written"]
+# *Your answer here: double-click this cell and write in it (a few sentences; numbers from your own run where the
+# question asks for them).*
 
 # %%
 side = real_images.shape[-1]
@@ -255,6 +274,16 @@ course.panel(config, runs_dir)
 
 # %%
 course.record(result_json, run, quality)
+
+# %% [markdown]
+# ## Key takeaways
+#
+# - A GAN's sample quality rises and falls during training while its losses look the same: keep the best checkpoint
+#   by a measurement, not the last one.
+# - Transposed convolutions can print a pattern of period 2; the share of the power at the Nyquist frequency turns
+#   it into a number that runs and epochs can be compared by.
+# - Histograms of the colour channels show whether the generator learnt the data's palette; what remains shows in
+#   fd.
 
 # %% [markdown]
 # ## References

@@ -241,6 +241,15 @@ course.short_run(config, runs_dir, own_minutes, run)
 # %%
 course.losses_figure(run)
 
+# %% [markdown]
+# **Question 05.1** (read a figure, 2 points). On the curves above, how do the Earth Mover estimate and the gradient
+# penalty move over training, and together? What would a large and growing penalty say about the critic, and what
+# does an estimate near 0 say, and not say, about the generator?
+
+# %% [markdown] question="05.1" tags=["written"]
+# *Your answer here: double-click this cell and write in it (a few sentences; numbers from your own run where the
+# question asks for them).*
+
 # %%
 course.figure(run, "real_vs_generated")
 
@@ -301,6 +310,16 @@ course.show(lessons.critic_gap_curves)
 # Here: the run's own critic trained on (a copy; a shipped reference has none), a new critic of the run's width,
 # and one of width 32, each at the run's learning rate. The dashed line is where the run's training estimate ended.
 
+# %% [markdown]
+# **Question 05.2** (predict, 3 points). Before you run the next cell: the generator is frozen, and critics train
+# against it alone. Will their gaps end above, at or below the dashed line, where the run's training estimate ended?
+# Will the wider critic open a larger gap or a smaller one? Say what your prediction assumes about the training
+# estimate: is it the distance $W_1$, or something else?
+
+# %% [markdown] question="05.2" tags=["written"]
+# *Your answer here: double-click this cell and write in it (a few sentences; numbers from your own run where the
+# question asks for them).*
+
 # %%
 if critic_steps:
     display(course.critic_catch_up(run, critic_steps, widths=(32,), data_root=data_root))
@@ -329,6 +348,16 @@ course.panel(config, runs_dir)
 
 # %%
 course.record(result_json, run, quality)
+
+# %% [markdown]
+# ## Key takeaways
+#
+# - Where the data and the generator do not overlap, the Jensen-Shannon divergence is stuck at $\log 2$ and gives no
+#   gradient; the Earth Mover distance keeps growing with the gap and keeps one.
+# - The critic has no sigmoid and no batch norm; the gradient penalty, per image at random interpolates with
+#   $\alpha\sim U[0,1]$, keeps it near 1-Lipschitz.
+# - The Earth Mover estimate on the loss curve is the gap of a critic that is always behind: critics trained against
+#   a frozen generator open a larger one. It reads as a distance only while the critic keeps up.
 
 # %% [markdown]
 # ## References

@@ -122,6 +122,16 @@ def spearman(a: list[float], b: list[float]) -> float:
 # %%
 spearman = check("spearman", spearman)
 
+# %% [markdown]
+# **Question 06.1** (predict, 2 points). Before you run the next cell: over the shipped 100-epoch runs, which
+# estimate do you expect to rank the epochs more like fd does, the WGAN-GP's Earth Mover estimate or the GAN's
+# Jensen-Shannon estimate? Predict the sign of each $\rho$ and which is larger, and give the reason the theory
+# offers.
+
+# %% [markdown] question="06.1" tags=["written"]
+# *Your answer here: double-click this cell and write in it (a few sentences; numbers from your own run where the
+# question asks for them).*
+
 # %%
 panels = {}
 for model_name, column in (("wgan-gp", "emd"), ("gan", "jsd")):
@@ -190,6 +200,17 @@ if len(epochs_measured) >= 3:
     display(lessons.progress_measures({course.label(run): (run.history, "emd")}))
 else:
     print(f"fd was measured at {len(epochs_measured)} epoch(s) of this run: train 3 or more epochs to draw the plot.")
+
+# %% [markdown]
+# **Question 06.2** (read a figure, 3 points). Does the Earth Mover estimate track fd in this run (the shipped
+# reference's history, unless you trained with `use_reference = False`)? Give the $\rho$ the plot shows, or how many
+# epochs had fd measured if there were too few for it, and say whether that supports or contradicts what section 2
+# found on the shipped study's runs. What would make your answer trustworthy, and why would more epochs alone not be
+# enough?
+
+# %% [markdown] question="06.2" tags=["written"]
+# *Your answer here: double-click this cell and write in it (a few sentences; numbers from your own run where the
+# question asks for them).*
 
 # %%
 course.figure(run, "real_vs_generated")
@@ -262,6 +283,16 @@ course.panel(config, runs_dir)
 
 # %%
 course.record(result_json, run, quality)
+
+# %% [markdown]
+# ## Key takeaways
+#
+# - Spearman's $\rho$ asks whether two measures rise and fall together, not whether they lie on a line.
+# - Over the shipped runs the Earth Mover estimate fell with fd in the first epochs, then dropped below 1 and
+#   stopped measuring: the critic had fallen behind. The GAN's JSD estimate tracked fd about as well at latent 64.
+# - The estimate's values compare along one run only: not between widths, learning rates or datasets.
+# - With the seed's critic the WGAN-GP drew texture on CIFAR-10; a layer norm in the critic cured it (the shipped
+#   reference).
 
 # %% [markdown]
 # ## References

@@ -82,6 +82,15 @@ for dataset in ("mnist", "cifar10"):
         display(plot_quality_over_time(series, f"{dataset}: sample quality against training time (2-core CPU)"))
 
 # %% [markdown]
+# **Question 07.1** (read a figure, 2 points). You have one hour of CPU time. From the figures alone, which model
+# and latent size would you train on MNIST, and which on CIFAR-10? How sure do the figures let you be: what do they
+# show of the spread between seeds, and which of your two choices would one more seed be likelier to overturn?
+
+# %% [markdown] question="07.1" tags=["written"]
+# *Your answer here: double-click this cell and write in it (a few sentences; numbers from your own run where the
+# question asks for them).*
+
+# %% [markdown]
 # **What it shows.** The curves are the seed-0 runs; three seeds at 20 epochs (the VAE on both datasets, the GAN
 # on MNIST at latent 2) give the spread, and a comparison between one-seed runs is only as good as the largest
 # spread measured: 3.25 in fd, the VAE's at latent 2 on MNIST. On MNIST the GAN at width 16 ends closest to the data
@@ -125,6 +134,27 @@ else:
 from gencore.course.widgets import ResultsBrowser
 
 ResultsBrowser(sweep_rows, Path(results_dir)) if results_dir else None
+
+# %% [markdown]
+# **Question 07.2** (synthesis, 6 points). Answer the seed study's own questions in a short report (about half a
+# page), with numbers from the tables and figures of 01 to 07: (a) how the latent size changes each model's samples
+# on MNIST and on CIFAR-10; (b) what 100 epochs buy over 20 for each model; (c) which model you would choose for
+# each dataset, and why; (d) what the training losses (the KL and squared error, the JSD estimate, the Earth Mover
+# estimate) can and cannot tell you about the samples. For every comparison, say whether the gap exceeds the spread
+# between seeds.
+
+# %% [markdown] question="07.2" tags=["written"]
+# *Your answer here: double-click this cell and write in it (a few sentences; numbers from your own run where the
+# question asks for them).*
+
+# %% [markdown]
+# ## Key takeaways
+#
+# - Compare fd within a dataset only, and only by gaps larger than the spread between seeds; a one-seed row is one
+#   observation.
+# - On MNIST the GAN ended closest to the data; on CIFAR-10 the GAN led by more, the WGAN-GP at the seed's settings
+#   was far behind, and the VAE stayed blurred at either latent size.
+# - Quality against minutes, not only against epochs, says which model gets good fastest on a given machine.
 
 # %% [markdown]
 # ## References

@@ -1,8 +1,11 @@
 """The course as graded work, with nbgrader itself: the course directory gencore writes, the
 release nbgrader generates from it (no answers, no hidden tests, gencore's source without the
-answers), and nbgrader's autograde of three submissions: untouched (every exercise 0, the
-notebook runs to the end), solved (full marks) and one classic mistake (a batch-wide gradient
-norm in the penalty: exactly that exercise's points lost), exported to CSV."""
+answers), and nbgrader's autograde of five submissions: untouched (every exercise 0, the
+notebook runs to the end), solved (full marks), one classic mistake (a batch-wide gradient
+norm in the penalty: exactly that exercise's points lost) and two whose every answer calls
+gencore's own (by the module attribute, by a name taken before the check, through
+exercises.reference and through the family's parts: every exercise 0, each check failing with
+its one-line reason), exported to CSV."""
 
 from __future__ import annotations
 
@@ -21,7 +24,8 @@ import pytest
 
 from conftest import REPO
 from gencore.course.exercises import EXERCISES
-from gencore.course.grading import marked_solution, nbgrader_notebook, write_nbgrader_course
+from gencore.course.grading import TEXT_STUB, marked_solution, nbgrader_notebook, write_nbgrader_course
+from gencore.course.questions import QUESTIONS, answer_cells
 
 NOTEBOOKS = REPO / "notebooks"
 ASSIGNMENT = "05_wgan_gp_mnist"  # the critic's loss (2 points) and the gradient penalty (4)
@@ -33,6 +37,30 @@ BATCH_WIDE_PENALTY = '''def gradient_penalty(critic: torch.nn.Module, real: torc
     (gradients,) = torch.autograd.grad(critic(interpolates).sum(), interpolates, create_graph=True)
     return (gradients.norm() - 1).pow(2)
 '''
+
+
+# Answers that hand the exercise to gencore, the way a hurried student would (the notebook has imported losses).
+CALLS_GENCORE = {
+    "by_attribute_and_reference": {
+        "answer_critic_loss": "def critic_loss(real_scores, fake_scores):\n    return losses.critic_loss(real_scores, fake_scores)\n",
+        "answer_gradient_penalty": ("from gencore.course import exercises\n\n\ndef gradient_penalty(critic, real, fake):\n"
+                                    "    return exercises.reference('gradient_penalty')(critic, real, fake)\n"),
+    },
+    "by_names_taken_before": {
+        "answer_critic_loss": ("from gencore.engine.losses import critic_loss as taken\n\n\n"
+                               "def critic_loss(real_scores, fake_scores):\n    return taken(real_scores, fake_scores)\n"),
+        "answer_gradient_penalty": ("from gencore.engine.families import get_family\n\n"
+                                    "gradient_penalty = get_family('wgan-gp').parts['gradient_penalty']\n"),
+    },
+}
+OWN_CODE_REASONS = {  # what each submission's two checks fail with: one line each
+    "by_attribute_and_reference": ("critic_loss asks for your own code: your function called gencore.engine.losses.critic_loss, ",
+                                   "gradient_penalty asks for your own code: your function called "
+                                   "gencore.course.exercises.reference, "),
+    "by_names_taken_before": ("critic_loss asks for your own code: your function called gencore.engine.losses.critic_loss, ",
+                              "gradient_penalty asks for your own code: your function called "
+                              "gencore.engine.losses.gradient_penalty, "),
+}
 
 
 def _nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess:
@@ -56,6 +84,7 @@ def test_solution_bodies_sit_between_nbgraders_markers() -> None:
 def test_every_exercise_is_an_autograded_cell_worth_its_points(stem: str) -> None:
     notebook, points = nbgrader_notebook(nbformat.read(NOTEBOOKS / f"{stem}.ipynb", as_version=4), {"use_reference": True})
     expected = {f"check_{e.name}": e.points for e in EXERCISES.values() if e.notebook == stem}
+    expected.update({q.grade_id: q.points for q in QUESTIONS.values() if q.notebook == stem})
     assert points == expected
     cells = {c.metadata["nbgrader"]["grade_id"]: c for c in notebook.cells if "nbgrader" in c.metadata}
     for name in (e.name for e in EXERCISES.values() if e.notebook == stem):
@@ -80,7 +109,104 @@ def test_a_parameter_the_notebook_lacks_is_refused(tmp_path: Path) -> None:
     with pytest.raises(GencoreError, match="no parameter colour"):
         nbgrader_notebook(nbformat.read(NOTEBOOKS / f"{ASSIGNMENT}.ipynb", as_version=4), {"colour": 1})
     course = write_nbgrader_course(tmp_path / "course", NOTEBOOKS, {"colour": 1})  # across notebooks: only where it is one
-    assert set(course) == {e.notebook for e in EXERCISES.values()}
+    assert set(course) == {e.notebook for e in EXERCISES.values()} | {q.notebook for q in QUESTIONS.values()}
+
+
+@pytest.mark.parametrize("stem", sorted({q.notebook for q in QUESTIONS.values()}))
+def test_every_written_question_is_a_manually_graded_answer_cell_after_its_question(stem: str) -> None:
+    """Two or three per notebook, each answer cell below its question and, for a prediction, above the cell that
+    shows the answer; under nbgrader a manually graded answer cell (solution and grade, not locked) worth its points."""
+    source = nbformat.read(NOTEBOOKS / f"{stem}.ipynb", as_version=4)
+    found = answer_cells(source)
+    asked = [q for q in QUESTIONS.values() if q.notebook == stem]
+    assert [q for _, _, q in found] == asked and 2 <= len(asked) <= 3
+    for index, cell, question in found:
+        above = source.cells[index - 1]
+        assert above.cell_type == "markdown" and above.source.startswith(
+            f"**Question {question.id}** ({question.kind}, {question.points} points).")
+        if question.shown_by is not None:
+            (shown,) = [i for i, c in enumerate(source.cells) if c.cell_type == "code" and question.shown_by in c.source]
+            assert index < shown, f"{question.id} is asked after the cell that shows its answer"
+    graded, points = nbgrader_notebook(source)
+    for question in asked:
+        (cell,) = [c for c in graded.cells if c.metadata.get("nbgrader", {}).get("grade_id") == question.grade_id]
+        assert cell.cell_type == "markdown" and points[question.grade_id] == question.points
+        assert {k: cell.metadata["nbgrader"][k] for k in ("solution", "grade", "locked", "points")} == {
+            "solution": True, "grade": True, "locked": False, "points": question.points}
+    assert (stem == "07_compare") == ("course.hide_answers()" not in "\n".join(c.source for c in graded.cells))
+
+
+@pytest.mark.parametrize("stem", sorted({q.notebook for q in QUESTIONS.values()}))
+def test_each_notebook_closes_with_its_key_takeaways(stem: str) -> None:
+    cells = [c for c in nbformat.read(NOTEBOOKS / f"{stem}.ipynb", as_version=4).cells if c.cell_type == "markdown"]
+    (index,) = [i for i, c in enumerate(cells) if c.source.startswith("## Key takeaways")]
+    assert cells[index + 1].source.startswith("## References")
+    assert 3 <= cells[index].source.count("\n- ") <= 6
+
+
+def test_every_number_the_solutions_guide_quotes_is_measured_or_arithmetic() -> None:
+    """Its decimals are values of the shipped study (tables, cells, references, histories) or the rank correlations
+    of its CIFAR-10 histories, as 06 computes them; the rest are the course's own constants and one formula."""
+    from test_claims import NUMBER, _in_data, shipped_numbers
+
+    from gencore.course.lessons import FITTED_VARIANCE, KL_ACTIVE_NATS, measured_points, spearman
+    from gencore.course.study_view import study_history
+
+    values = shipped_numbers()
+    values += [spearman(*measured_points(study_history(model, "cifar10", latent), column)[1:])
+               for model, column in (("wgan-gp", "emd"), ("gan", "jsd")) for latent in (64, 512)]
+    values += [FITTED_VARIANCE, KL_ACTIVE_NATS, 0.1, 100 * 63 / 1023, 1.5]  # the figure's two thresholds; 04.2; points
+    guide = (REPO / "docs" / "solutions.md").read_text()
+    for question in QUESTIONS:
+        guide = guide.replace(question, "")  # the questions' names, 01.1 to 07.2, are not numbers
+    assert not [n for n in NUMBER.findall(guide) if not _in_data(n, values)]
+
+
+def test_the_synthesis_question_closes_the_course() -> None:
+    last = [q for q in QUESTIONS.values() if q.notebook == "07_compare"][-1]
+    assert last.kind == "synthesis" and list(QUESTIONS.values())[-1] is last
+
+
+def test_the_instructors_guide_lists_every_question_and_the_syllabus_adds_up() -> None:
+    guide = (REPO / "docs" / "instructors.md").read_text()
+    rows = re.findall(r"^\| `(\d\d_\w+)` \| (\d\d\.\d) \| ([a-z -]+) \| (\d+) \|", guide, re.M)
+    assert rows == [(q.notebook, q.id, q.kind, str(q.points)) for q in QUESTIONS.values()]
+    weeks = re.findall(r"^\| (\d) \| ((?:`\d\d_\w+`(?:, )?)+) \|[^|]+\| (\d+) \| (\d+) \| (\d+) \|$", guide, re.M)
+    assert [w[0] for w in weeks] == ["1", "2", "3"]
+    stems = [re.findall(r"`(\d\d_\w+)`", w[1]) for w in weeks]
+    assert sorted(s for week in stems for s in week) == sorted(p.stem for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+    for (_, _, exercise_points, written_points, total), week in zip(weeks, stems):
+        assert int(exercise_points) == sum(e.points for e in EXERCISES.values() if e.notebook in week)
+        assert int(written_points) == sum(q.points for q in QUESTIONS.values() if q.notebook in week)
+        assert int(total) == int(exercise_points) + int(written_points)
+
+
+def _words(text: str) -> str:
+    return " ".join(text.replace("*", "").split())
+
+
+def _rubric_sentences() -> list[str]:
+    """The solutions guide's own sentences and clauses (its rubrics), long enough to be distinctive."""
+    text = (REPO / "docs" / "solutions.md").read_text()
+    body = _words(re.sub(r"^(#+|-) ", "", text[text.index("## 01 "):], flags=re.M))
+    return [part for part in re.split(r"(?<=[.;:])\s+|\s+\(\d(?:\.\d)? points?\)", body) if len(part) > 40]
+
+
+def test_the_solutions_guide_has_a_rubric_for_every_question_and_no_student_copy_holds_it(tmp_path: Path) -> None:
+    from gencore.course.student import write_student_copies
+
+    guide = (REPO / "docs" / "solutions.md").read_text()
+    headings = re.findall(r"^### (\d\d\.\d) · ([a-z -]+), (\d+) points?$", guide, re.M)
+    assert headings == [(q.id, q.kind, str(q.points)) for q in QUESTIONS.values()]
+    assert guide.count("A full answer") == len(QUESTIONS)
+    lines = _rubric_sentences()
+    assert len(lines) > 100
+    copies = write_student_copies(tmp_path / "student", NOTEBOOKS)
+    releases = [nbgrader_notebook(nbformat.read(p, as_version=4))[0] for p in sorted(NOTEBOOKS.glob("0[1-7]_*.ipynb"))]
+    for notebook in [nbformat.read(p, as_version=4) for p in copies] + releases:
+        text = _words("\n".join(c.source for c in notebook.cells))
+        leaked = [line for line in lines if line in text]
+        assert not leaked, leaked[:3]
 
 
 @pytest.mark.slow
@@ -92,7 +218,9 @@ def test_nbgrader_releases_and_autogrades_the_course(tmp_path: Path, fixture_roo
          "--param", "subset=1000", "--param", "eval_samples=500", "--param", "exercise_subset=512",
          "--param", "critic_steps=20", "--param", "own_minutes=0"], capture_output=True, text=True, timeout=300)
     assert written.returncode == 0, written.stderr[-2000:]
-    assert f"source/{ASSIGNMENT}: 2 graded cells, 6 points" in written.stdout
+    written_points = {q.grade_id: q.points for q in QUESTIONS.values() if q.notebook == ASSIGNMENT}  # 05.1 and 05.2
+    total = 6 + sum(written_points.values())
+    assert f"source/{ASSIGNMENT}: {2 + len(written_points)} graded cells, {total} points" in written.stdout
     assert "c.Execute.timeout = 600" in (course / "nbgrader_config.py").read_text()
 
     for stem in sorted({e.notebook for e in EXERCISES.values()}):
@@ -105,15 +233,21 @@ def test_nbgrader_releases_and_autogrades_the_course(tmp_path: Path, fixture_roo
             assert "raise NotImplementedError" in answer.source
             body = ast.parse(answer.source).body[0]
             assert isinstance(body, ast.FunctionDef) and len(body.body) == 2  # the docstring and the stub
+        for question in (q for q in QUESTIONS.values() if q.notebook == stem):  # written answers: graded by hand
+            (answer,) = [c for c in release.cells if c.metadata.get("nbgrader", {}).get("grade_id") == question.grade_id]
+            assert answer.cell_type == "markdown" and answer.source == TEXT_STUB
+            assert answer.metadata["nbgrader"]["points"] == question.points and answer.metadata["nbgrader"]["solution"]
 
     release = course / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
     solutions = {c.metadata["nbgrader"]["grade_id"]: c.source for c in
                  nbgrader_notebook(nbformat.read(NOTEBOOKS / f"{ASSIGNMENT}.ipynb", as_version=4))[0].cells
-                 if c.metadata.get("nbgrader", {}).get("solution")}
+                 if c.metadata.get("nbgrader", {}).get("solution") and c.cell_type == "code"}
     answers = {grade_id: source.replace("    ### BEGIN SOLUTION\n", "").replace("    ### END SOLUTION\n", "")
                for grade_id, source in solutions.items()}
-    submissions = {"untouched": {}, "solved": answers,
-                   "batch_wide": {**answers, "answer_gradient_penalty": BATCH_WIDE_PENALTY}}
+    written = {grade_id: "The estimate fell with the penalty; the critic fell behind, so its gap is not W1."
+               for grade_id in written_points}  # a learner's words: for the instructor to grade
+    submissions = {"untouched": {}, "solved": {**answers, **written},
+                   "batch_wide": {**answers, "answer_gradient_penalty": BATCH_WIDE_PENALTY}, **CALLS_GENCORE}
     for student, replace in submissions.items():
         notebook = nbformat.read(release, as_version=4)
         for cell in notebook.cells:
@@ -128,7 +262,28 @@ def test_nbgrader_releases_and_autogrades_the_course(tmp_path: Path, fixture_roo
     _nbgrader(course, "export")
     scores = {row["student_id"]: (float(row["score"]), float(row["max_score"]))
               for row in csv.DictReader((course / "grades.csv").open()) if row["assignment"] == ASSIGNMENT}
-    assert scores == {"untouched": (0.0, 6.0), "solved": (6.0, 6.0), "batch_wide": (2.0, 6.0)}, scores
+    print("grades:", scores)
+    assert scores == {"untouched": (0.0, total), "solved": (6.0, total), "batch_wide": (2.0, total),
+                      "by_attribute_and_reference": (0.0, total), "by_names_taken_before": (0.0, total)}, scores
+
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:  # what the formgrader lists
+        for student in submissions:
+            notebook = gradebook.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, student)
+            grades = {g: gradebook.find_grade(g, ASSIGNMENT, ASSIGNMENT, student) for g in written_points}
+            if student == "solved":  # answered: left for the instructor, who sees them for manual grading
+                assert notebook.needs_manual_grade and all(g.needs_manual_grade and g.auto_score is None
+                                                            for g in grades.values())
+            else:  # unanswered (the release's stub, unchanged): nbgrader scores them 0 itself
+                assert not notebook.needs_manual_grade and all(g.auto_score == 0 for g in grades.values())
+
+    for student, reasons in OWN_CODE_REASONS.items():  # each check fails with its one line, naming what was called
+        graded = nbformat.read(course / "autograded" / student / ASSIGNMENT / release.name, as_version=4)
+        failed = [o.evalue for c in graded.cells if c.metadata.get("nbgrader", {}).get("grade")
+                  for o in c.get("outputs", []) if o.output_type == "error"]
+        assert len(failed) == 2 and all(line.startswith(reason) and "\n" not in line
+                                        for line, reason in zip(failed, reasons)), failed
 
     graded = nbformat.read(course / "autograded" / "untouched" / ASSIGNMENT / release.name, as_version=4)
     code = [c for c in graded.cells if c.cell_type == "code"]

@@ -5,8 +5,10 @@ each function's body between ``### BEGIN SOLUTION`` and ``### END SOLUTION``; th
 checks an exercise becomes an autograded test cell worth the exercise's points (EXERCISES), with
 its hidden cases between ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS`` where the
 answer is deterministic. Every assignment is the student edition (shown source without the answers), and under nbgrader
-an unanswered exercise fails its check (exercises.grading). Release, collect and grade with
-nbgrader's own commands (docs/instructors.md).
+an unanswered exercise fails its check (exercises.grading). Each written question's answer cell
+(gencore.course.questions) becomes a manually graded answer cell worth the question's points:
+autograde leaves it to the instructor. Release, collect and grade with nbgrader's own commands
+(docs/instructors.md).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from gencore.course.exercises import EXERCISES
+from gencore.course.questions import ANSWER_TAG, QUESTIONS
 from gencore.course.source import function_bodies
 from gencore.course.student import STUB, hide_answers_in_setup
 from gencore.engine.errors import GencoreError
@@ -26,6 +29,7 @@ from gencore.studies.sweep import notebook_parameter_names
 
 SCHEMA_VERSION = 3  # nbgrader's cell metadata schema (nbgrader 0.9)
 CELL_TIMEOUT = 1800  # seconds per cell under nbgrader (its default, 30 s, is shorter than one training epoch on a CPU)
+TEXT_STUB = "Your answer here (a few sentences; numbers from your own run where the question asks for them)."
 CHECK_CALL = re.compile(r"""\bcheck\(\s*["']([a-z_]+)["']""")
 
 
@@ -75,6 +79,7 @@ def nbgrader_notebook(notebook: Any, parameters: dict[str, Any] | None = None) -
             raise GencoreError("the notebook has no parameters cell to set.")
         _set_parameters(cell, parameters)
     points: dict[str, int] = {}
+    checks = False  # whether it checks an exercise: then it is the student edition, gencore's code without the answers
     for cell in notebook.cells:
         tags = cell.metadata.get("tags", [])
         if "solution" in tags:
@@ -89,7 +94,12 @@ def nbgrader_notebook(notebook: Any, parameters: dict[str, Any] | None = None) -
             grade_id = f"check_{exercise.name}"
             cell.metadata["nbgrader"] = _metadata(grade_id, solution=False, grade=True, points=exercise.points)
             points[grade_id] = exercise.points
-    if points:
+            checks = True
+        elif cell.cell_type == "markdown" and ANSWER_TAG in tags:
+            question = QUESTIONS[cell.metadata["question"]]  # a written answer: graded by hand
+            cell.metadata["nbgrader"] = _metadata(question.grade_id, solution=True, grade=True, points=question.points)
+            points[question.grade_id] = question.points
+    if checks:
         hide_answers_in_setup(notebook)
     return notebook, points
 
@@ -103,6 +113,8 @@ c.CourseDirectory.course_id = "gencore"
 c.Execute.timeout = {timeout}
 # The release's stub is the one gencore's student copies use: the checks then say "not implemented".
 c.ClearSolutions.code_stub = {{"python": {STUB!r}}}
+# What a written question's answer cell holds in the release: the learner writes over it.
+c.ClearSolutions.text_stub = {TEXT_STUB!r}
 '''
 
 

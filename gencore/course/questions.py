@@ -1,0 +1,75 @@
+"""The course's written questions: the learner predicts, reads a figure or explains a trade-off in
+words, in a markdown answer cell below the question (tagged ``written``, with the question's id in
+its ``question`` metadata). Each is a record here: its notebook, its points and, for a prediction,
+the code cell that shows the answer, which must come after it. Under nbgrader the answer cell is a
+manually graded answer cell worth the points (grading.nbgrader_notebook): autograde leaves it to
+the instructor, whose rubric and solutions are in docs/solutions.md, a file no student copy holds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+ANSWER_TAG = "written"  # the tag of a written answer's markdown cell; its metadata "question" holds the id
+
+
+@dataclass(frozen=True)
+class Question:
+    """One written question: where it is asked, what it is worth and what kind of thinking it asks for."""
+
+    id: str  # "NN.k": the notebook's number and the question's place in it
+    notebook: str
+    points: int
+    kind: str  # "predict" (before the cell that shows it), "read a figure", "trade-off", "synthesis"
+    asks: str  # one line, for the instructor guide's table
+    shown_by: str | None = None  # a prediction: a line of the code cell that shows the answer (it comes after)
+
+    @property
+    def grade_id(self) -> str:
+        return "written_" + self.id.replace(".", "_")
+
+
+QUESTIONS: dict[str, Question] = {q.id: q for q in (
+    Question("01.1", "01_vae_mnist", 2, "predict",
+             "what a 25 times heavier reconstruction (sigma^2 = 0.02) does to the KL, the squared error and the dimensions used",
+             shown_by="variance_figure, variance_runs = lessons.decoder_variance_runs("),
+    Question("01.2", "01_vae_mnist", 3, "trade-off", "what a smaller decoder variance buys and what it costs"),
+    Question("01.3", "01_vae_mnist", 2, "read a figure", "the latent map: which digits neighbour each other, and what the 2-D "
+             "model then confuses"),
+    Question("02.1", "02_vae_cifar10", 2, "predict", "which spatial frequencies the VAE's images keep and lose",
+             shown_by="lessons.power_spectra("),
+    Question("02.2", "02_vae_cifar10", 3, "read a figure", "the KL per latent dimension: how many are used, why the loss closes "
+             "the rest, and why 512 dimensions do not help"),
+    Question("03.1", "03_gan_mnist", 3, "read a figure", "why the JSD estimate is not a distance to the data"),
+    Question("03.2", "03_gan_mnist", 2, "predict", "the class shares of 10,000 samples, and whether the losses show "
+             "mode collapse", shown_by="lessons.plot_class_shares("),
+    Question("04.1", "04_gan_cifar10", 3, "trade-off", "which checkpoint of an unstable GAN to keep, and what choosing "
+             "it costs"),
+    Question("04.2", "04_gan_cifar10", 2, "predict", "the order of the Nyquist shares of real images, samples and "
+             "noise, and the value for noise", shown_by="for name, images in"),
+    Question("05.1", "05_wgan_gp_mnist", 2, "read a figure", "the loss curves: the Earth Mover estimate and the penalty, and "
+             "what each says about the critic"),
+    Question("05.2", "05_wgan_gp_mnist", 3, "predict", "whether critics trained against a frozen generator open a "
+             "larger gap than the training estimate", shown_by="display(course.critic_catch_up("),
+    Question("06.1", "06_wgan_gp_cifar10", 2, "predict", "which estimate's rank correlation with fd is higher, the "
+             "Earth Mover one or the JSD", shown_by="display(lessons.progress_measures(panels))"),
+    Question("06.2", "06_wgan_gp_cifar10", 3, "read a figure", "whether the Earth Mover estimate tracks fd in the learner's "
+             "own run"),
+    Question("07.1", "07_compare", 2, "read a figure", "with one CPU hour, which model to train on each dataset, and how "
+             "sure the figure lets one be"),
+    Question("07.2", "07_compare", 6, "synthesis", "the seed study's own questions: latent size, training length and "
+             "the model, on each dataset, and what the losses can and cannot tell"),
+)}
+
+
+def answer_cells(notebook: Any) -> list[tuple[int, Any, Question]]:
+    """(index, cell, question) of every written answer cell in a notebook, in order."""
+    found = []
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type == "markdown" and ANSWER_TAG in cell.metadata.get("tags", []):
+            found.append((index, cell, QUESTIONS[cell.metadata["question"]]))
+    return found
+
+
+__all__ = ["ANSWER_TAG", "QUESTIONS", "Question", "answer_cells"]
