@@ -116,13 +116,13 @@ def compare_cells(a: dict[str, Any], b: dict[str, Any], reference: dict[str, Any
     single = any((c.get(f"{measure}_n") or 0) < 3 for c in (a, b))
     spread = (f"the spread ({borrowed:.2f}, the largest standard deviation over seeds for this pair, at {name(reference)})"
               if single and reference else "the spread")
-    sampling = (f"fd's sampling noise (standard deviation {noise_sd:.2f} at {noise['n']:,} samples, measured on "
-                f"`{noise['source']}`)" if noise is not None and noise_sd is not None else "")
+    sampling = (f"fd's sampling noise, a standard deviation of {noise_sd:.2g} at {noise['n']:,} samples on "
+                f"`{noise['source']}`" if noise is not None and noise_sd is not None else "")
     gap = abs(a[measure] - b[measure])
     if noise_sd is not None and gap <= 2 * noise_sd:
         return f"{name(a)} against {name(b)}: {numbers}; the gap is within {sampling}: these runs cannot tell them apart"
     if verdict is None:
-        beyond = f" (the gap is {gap / noise_sd:.0f} times {sampling})" if noise_sd else ""
+        beyond = f"; the gap is {gap / noise_sd:.0f} times {sampling}" if noise_sd else ""
         return (f"{name(a)} against {name(b)}: {numbers}; no seed-to-seed spread measured for this pair, so these "
                 f"runs cannot say whether the gap is real{beyond}")
     if not verdict:
@@ -256,13 +256,17 @@ def noise_text(model: str | tuple[str, ...], dataset: str, folder: Path = STUDY)
         large, small = noise_row(source, dataset, 10_000, folder), noise_row(source, dataset, 2000, folder)
         if large is not None and small is not None:
             what = "real images (the floor)" if source == "real" else f"`ref:{source}-{dataset}`"
-            parts.append(f"{what}: fd {large['fd_mean']:.2f} ± {large['fd_sd']:.2f} at 10,000 samples "
-                         f"({large['draws']} draws), {small['fd_mean']:.2f} ± {small['fd_sd']:.2f} at 2,000 "
+            parts.append(f"{what}: fd {_fd(large['fd_mean'])} ± {large['fd_sd']:.2g} at 10,000 samples "
+                         f"({large['draws']} draws), {_fd(small['fd_mean'])} ± {small['fd_sd']:.2g} at 2,000 "
                          f"({small['draws']} draws)")
     if not parts:
         return ""
     return ("**fd from sampling alone** (the same network, only the samples drawn again; mean ± standard deviation): "
             + "; ".join(parts) + ". No comparison can be finer than this noise, whatever the seeds.")
+
+
+def _fd(value: float) -> str:
+    return f"{value:.2f}" if value >= 1 else f"{value:.3f}"
 
 
 def show_comparisons(model: str, dataset: str, folder: Path = STUDY) -> None:
