@@ -23,9 +23,10 @@ from gencore.studies.study import SEED_EPOCHS
 
 
 def slerp(z0: torch.Tensor, z1: torch.Tensor, steps: int) -> torch.Tensor:
-    """Points on the great circle from z0 to z1 (spherical interpolation): unlike a straight
-    line, every point keeps the norm typical of Gaussian draws, so it stays where the
-    generator was trained (White 2016, "Sampling Generative Networks")."""
+    """Points on the arc from z0 to z1 (spherical interpolation). When the two ends have the same
+    norm every point keeps it, and two Gaussian draws in high dimensions nearly do, so the path
+    stays where the generator was trained; a straight line's midpoint has about 1/sqrt(2) of their
+    norm (White 2016, "Sampling Generative Networks")."""
     t = torch.linspace(0, 1, steps).unsqueeze(1)
     cos = torch.nn.functional.cosine_similarity(z0, z1, dim=0).clamp(-1 + 1e-7, 1 - 1e-7)
     omega = torch.arccos(cos)

@@ -6,12 +6,13 @@
   torchmetrics computes it; the classifier is its feature module.
 - ``classes_covered``: how many classes get at least 2% of the samples among the *recognised*
   ones: predicted with probability above 1/2 and with features inside the range real images of
-  that class occupy (FeatureRange). 10 for a healthy model; collapse lowers it, and noise scores
-  0 (the classifier alone calls uniform noise a digit with probability 0.98).
+  that class occupy (FeatureRange). 10 for a healthy model; collapse lowers it; uniform noise scores
+  0 on MNIST (the classifier alone calls it a digit with probability 0.98) and 1 on CIFAR-10.
 - ``confidence``: the mean top-class probability, a sample outside the real images' feature
   range counting 0 (low for ambiguous, smudged or unnatural samples). ``recognised``: the share
-  of recognised samples. ``floor``: the same numbers for held-out real images, the best a model
-  can score with the same sample count.
+  of recognised samples. ``floor``: the same numbers for held-out real images at the same sample
+  count: a reference, not a bound (a model can score below it, fd moving with the samples drawn,
+  and one that memorised the training set would sit at it).
 - ``inception_fd``: the usual FID in Inception-v3 space, only when torchvision's Inception
   weights are already on the machine; they are never downloaded here.
 - For the VAE, the test negative ELBO in nats per image and bits per dimension (``vae_bound``).
@@ -36,7 +37,8 @@ from gencore.quality.classifier import DomainClassifier, TrainedClassifier, clas
 from gencore.quality.reference import shipped_classifier
 
 CLASSIFIERS = ("shipped", "trained")  # the package's classifiers, or ones you trained (python -m gencore classifier --retrain)
-HISTORY_SAMPLES = 2000  # samples per quality row in the history: seconds on a CPU, stable to a few %
+HISTORY_SAMPLES = 2000  # samples per quality row in the history: seconds on a CPU; fd's sampling noise there is at
+# most 4% of a shipped reference's fd (gencore.studies.fd_noise), and fd reads a little higher than at 10,000 samples
 COVERAGE_SHARE = 0.02  # a class counts as covered from 2% of the samples (10% is its fair share)
 RECOGNISED_PROBABILITY = 0.5  # a prediction counts when its class is likelier than all the others together
 REAL_RANGE_QUANTILE = 0.99  # features are real-like within the distance that 99% of real test images stay within
@@ -208,9 +210,10 @@ class QualityRows:
 
 def measure_floor(dataset: str, data_root: str | None = None, n: int = 10_000, seed: int = 0,
                   classifier: str | None = None) -> dict[str, Any]:
-    """The best score a model can reach with ``n`` samples: ``n`` real images the test split does
-    not hold (a seeded sample of the training split), measured against the test split exactly as
-    samples are. fd is not 0 even here (two finite samples of one distribution differ)."""
+    """The real-data reference for ``n`` samples: ``n`` real images the test split does not hold (a
+    seeded sample of the training split), measured against the test split exactly as samples are.
+    fd is not 0 even here (two finite samples of one distribution differ); a model can score below
+    it, and one that memorised the training set would sit at it."""
     train = load_dataset(dataset, "train", data_root)
     if n > len(train):
         raise GencoreError(f"the floor needs {n} held-out images; the {dataset} training split has {len(train)}.")
@@ -320,7 +323,7 @@ def evaluate_models(config: TrainConfig, models: dict[str, nn.Module], n: int = 
 
 def format_quality(result: dict[str, Any], floor: dict[str, Any] | None = None) -> str:
     """The numbers of evaluate_models as a few explained lines; with ``floor`` (held-out real images
-    measured the same way, quality.reference.shipped_floor), each beside the best it could be."""
+    measured the same way, quality.reference.shipped_floor), each beside that reference."""
     if not result:
         return "quality not measured (measure = False)"
 
