@@ -37,7 +37,7 @@
 # | 4 | `04_gan_cifar10` | a checkerboard measure: the power at the Nyquist frequency | instability (quality rising and falling), checkerboard artefacts, colour statistics |
 # | 5 | `05_wgan_gp_mnist` | the critic's loss, the gradient penalty | why the JSD stops guiding a generator and the Earth Mover distance does not, the critic, n_critic |
 # | 6 | `06_wgan_gp_cifar10` | Spearman's rank correlation | whether the Earth Mover estimate tracks sample quality, and whether the GAN's JSD does |
-# | 7 | `07_compare` | | the seed study for all six pairs side by side: latent size, epochs, time, quality |
+# | 7 | `07_compare` | | the seed study's answers, each with its spread: which model, which latent size, what more epochs buy |
 #
 # Read each model's MNIST notebook before its CIFAR-10 one: the CIFAR-10 notebook builds on it.
 #
@@ -108,7 +108,7 @@ for name, split in test_splits.items():
 # The next cell times a few of the kit's own training steps for each model and dataset (random images of the right
 # shape, the seed study's batch sizes and full-width networks) and turns them into minutes per epoch and hours for
 # the seed study's 20 and 100 epochs. On a laptop CPU the GANs take minutes per epoch and the VAE seconds; a GPU is
-# tens of times faster. If the numbers are large for the time you have:
+# much faster. If the numbers are large for the time you have:
 #
 # * the default (`use_reference = None`) shows every figure from the shipped model on a CPU, in a few minutes;
 # * `subset = 4096` and `epochs = 3` give a first look at your own training in a few minutes;
@@ -127,8 +127,9 @@ print(f"device: {resolve_device(device)}, torch {torch.__version__}, {os.cpu_cou
 if estimate_steps:
     estimates = estimate_training_time(device, steps=estimate_steps)
     print(format_estimates(estimates))
-    # The seed study: latent sizes 2 and 64 (MNIST) or 64 and 512 (CIFAR-10), 20 and 100 epochs, per model and dataset.
-    study_hours = sum(2 * (e.hours_20_epochs + e.hours_100_epochs) for e in estimates)
+    # The seed study: latent sizes 2 and 64 (MNIST) or 64 and 512 (CIFAR-10), per model and dataset; its 20-epoch
+    # results are epoch 20 of the 100-epoch runs, so each latent size costs one 100-epoch run.
+    study_hours = sum(2 * e.hours_100_epochs for e in estimates)
     print(f"The whole seed study at full settings: about {study_hours:,.0f} hours on this device.")
 
 # %% [markdown]

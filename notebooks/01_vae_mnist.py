@@ -118,8 +118,8 @@ print(course.layers(config))
 #   the squared error up to a **scale** $1/(2\sigma^2)$ and a constant. The seed study's summed squared error is the
 #   case $\sigma^2=1/2$. The scale is not harmless: it sets how much reconstruction weighs against the KL term. The
 #   shipped VAEs end with a squared error of 0.02 to 0.04 per pixel, and a decoder variance fitted to that would
-#   weigh reconstruction 12 to 25 times more than $\sigma^2=1/2$ does; at $\sigma^2=1/2$ the KL term wins more often,
-#   which is part of why the samples are blurred and few latent dimensions are used (02 measures both).
+#   weigh reconstruction 12 to 25 times more than $\sigma^2=1/2$ does. At $\sigma^2=1/2$ the KL term weighs that much
+#   more against the reconstruction, so the codes carry less about each image (section 4 measures it).
 # * The **KL** term pulls each image's cloud of codes towards the prior $\mathcal N(0, I)$, the distribution we will
 #   sample from to generate. Without it, the encoder could put every image at its own isolated point, and codes
 #   drawn from the prior would decode to nothing in particular.
@@ -203,7 +203,8 @@ course.show(vae_step)
 # %% [markdown]
 # ## 4. Train with your own functions
 #
-# A small run (`exercise_epochs` epochs on `exercise_subset` images, at the paper's faster learning rate) whose
+# A small run (`exercise_epochs` epochs on `exercise_subset` images, at Adam's usual learning rate 1e-3, ten times the
+# seed's; Kingma and Welling trained with Adagrad) whose
 # step calls *your* `reparameterize` and `kl_divergence`. If they are right, the squared error falls steeply within
 # a few dozen steps, the samples turn from grey noise into blurred digit shapes, and gencore's own functions,
 # trained from the same seed, give the same numbers. (The KL may jump and fall back early on: the encoder starts
@@ -354,8 +355,8 @@ else:
 # ### Walking through the latent space
 #
 # Rows are walks between two random latent points. We use spherical interpolation: in high dimensions Gaussian
-# draws lie near a sphere, and a straight line between two of them passes near the origin, where codes are
-# unusually small.
+# draws lie near a sphere, and a straight line between two of them passes well inside it (its midpoint at about
+# $1/\sqrt2\approx0.71$ of the radius), where the prior rarely puts a code.
 
 # %%
 course.interpolation(run)
@@ -378,13 +379,15 @@ course.interpolation(run)
 #   ambiguous or unnatural samples lower it. **recognised**: the share of recognised samples.
 #
 # Each number is printed beside the **floor** `[real ...]`: 10,000 real training images (which the test split
-# does not hold) measured in the same way. That is the best a model can score: real images are not at fd 0 against
-# other real images (two finite samples differ), nor all recognised. Uniform noise scores fd 239, no class and
-# confidence 0.
+# does not hold) measured in the same way. It is a reference, not a bound: real images are not at fd 0 against other
+# real images (two finite samples differ), nor all recognised; a model can score below it (fd moves with the samples
+# drawn, section 7 shows how much), and one that had memorised the training set would sit at it. Uniform noise
+# scores fd 239, no class and confidence 0.
 #
 # For the VAE the likelihood is measured too. **bits_per_dim** bounds the test images' discrete likelihood:
 # the decoder's Gaussian, with the variance that fits the test errors, integrated over each of the 256 intensity
-# levels of every pixel, plus the KL, in bits per pixel. A model that spreads its probability evenly over the
+# levels of every pixel, plus the KL, in bits per dimension (each pixel of each channel; MNIST has one channel). A
+# model that spreads its probability evenly over the
 # 256 levels scores 8; sharper, correct reconstructions score fewer. **neg_elbo_nats** is the bound as the seed's
 # loss measures it, a continuous Gaussian of variance $\frac12$: $-\mathrm{ELBO}=\mathrm{MSE}+\mathrm{KL}+\frac D2\log\pi$.
 
@@ -403,19 +406,20 @@ quality = course.quality(run, eval_samples, seed, data_root, measure)
 course.show_study("vae", "mnist")
 
 # %% [markdown]
-# **What it shows.** The comparisons under the table are computed from it. With three seeds of each size, latent
-# 64 beats latent 2 after 20 epochs by far more than the seed-to-seed spread. That spread is large for the 2-D model
-# (its three runs end between 26.61 and 32.36) and small for the 64-D one. Two dimensions force every digit onto a
-# plane, where neighbouring digits blur into each other: after 20 epochs the 2-D models' recognised samples cover 5
-# or 6 of the 10 digits, the 64-D models' 8 or 9; but only the 2-D model can be drawn as a map. The likelihood says
-# the same: after 20 epochs latent 64 scores 6.831 ± 0.012 bits per dimension, latent 2 7.035 ± 0.014. After 100
-# epochs there is one run of each size (fd 5.00 against 14.24): a gap larger than any spread measured here, though
-# one seed cannot say how far another would land. Training longer matters as much as the latent size: at the seed
-# study's cautious learning rate 20 epochs leave both sizes far from done, and each 100-epoch run ends at a quarter to
-# a half of the fd its own seed had after 20. The curves say the same: the test loss is still falling at epoch 20.
+# **What it shows.** Three findings, each computed from the table, with the spread over seeds and fd's noise from
+# sampling alone printed under it (the detail is in `docs/study.md`):
 #
-# To reproduce the seed-0 rows (about 25 minutes on one core of the 2-core CPU that made them), and the 20-epoch
-# rows of seeds 1 and 2:
+# * **Latent size.** With three seeds each, latent 64 beats latent 2 after 20 epochs by far more than the
+#   seed-to-seed spread, which is large for the 2-D model (its three runs end between 26.61 and 32.36); the
+#   likelihood agrees (6.831 ± 0.012 against 7.035 ± 0.014 bits per dimension). Two dimensions squeeze neighbouring digits into each other: the 2-D models'
+#   recognised samples cover 5 or 6 of the 10 digits, the 64-D models' 8 or 9. Only the 2-D model can be drawn as a map.
+# * **Epochs.** At the seed's learning rate 20 epochs are far from done: the test loss is still falling at epoch 20,
+#   and each 100-epoch run ends at a quarter to a half of the fd its own seed had after 20.
+# * **One seed at 100 epochs.** There is one run of each size (fd 5.00 against 14.24): the same direction as at 20
+#   epochs, though one seed cannot say how far another would land.
+#
+# To reproduce the seed-0 rows (the two 100-epoch runs took 10 and 11 minutes, each on one core of the 2-core CPU
+# that made them), and the 20-epoch rows of seeds 1 and 2:
 #
 #     python -m gencore study --models vae --datasets mnist --data-root ../shared/data --out results/study
 #     python -m gencore study --models vae --datasets mnist --epochs 20 --seeds 1 2 --data-root ../shared/data --out results/seeds

@@ -149,9 +149,12 @@ lessons.nearest_neighbour_blur(originals, reconstructions, pool, k=16)
 
 # %% [markdown]
 # Blur has a measurable signature: missing **high spatial frequencies**. The power spectrum of an image says how
-# much of its variation happens at each scale, from the whole image (1 cycle per image) down to single pixels
-# (16 cycles). Compare the spectra of real test images, of the VAE's reconstructions and of its samples; the right
-# panel divides each by the real images' spectrum.
+# much of its variation happens at each scale, from the whole image (1 cycle per image) down to the finest pattern
+# a 32-pixel image can hold, one that repeats every 2 pixels (16 cycles per image). Compare the spectra of real test
+# images, of the VAE's reconstructions and of its samples; the right panel divides each by the real images' spectrum.
+# The real images are the course's copy of CIFAR-10, a JPEG re-encoding (about quality 75) of the original: JPEG
+# quantises away much of the finest detail, so this "real" spectrum is the copy's, and the original images (which
+# the kit does not read here) likely hold more power at the highest frequencies.
 
 # %% [markdown]
 # **Question 02.1** (predict, 2 points). Before you run the next cell: describe the right panel's curves (each
@@ -177,8 +180,10 @@ lessons.power_spectra({"real test images": test_images, "reconstructions": recon
 # **Reading it.** Only at the coarsest scale (one cycle per image: the overall layout) do the VAE's images carry
 # most of the real images' power; from a few cycles per image on, they carry a small fraction of it: edges and
 # textures are gone, in the reconstructions and in the samples alike. (For the shipped reference, a narrow VAE,
-# it is about a tenth.) Remedies change the loss, not the network size: a decoder with a learnt variance, a
-# perceptual or adversarial loss (the VAE-GAN), or a discrete likelihood per pixel.
+# the reconstructions carry 8% to 21% of it from 3 cycles per image on, the most at the finest scales, where the
+# real images hold the least power.) The usual remedies change the likelihood rather than the network: a decoder
+# with a learnt variance, a perceptual or adversarial loss (the VAE-GAN), or a discrete likelihood per pixel. The
+# kit has not measured them; its study varies only the latent size (section 7).
 #
 # ### Exercise: the likelihood behind squared error
 #
@@ -207,7 +212,9 @@ gaussian_nll = check("gaussian_nll", gaussian_nll)
 # Now use it on this run's reconstructions. The variance that fits them best is their mean squared error per pixel.
 # Against it, one half is far too large: a decoder that claims that much noise has little reason to reproduce
 # detail, and in the loss the KL term counts $1/(2\sigma^2)$ times more, relative to the reconstruction, than it
-# would with the fitted variance. That weight is what closes latent dimensions (section 5) and blurs.
+# would with the fitted variance. That weight is what closes latent dimensions (section 5). It is not what blurs:
+# at any variance the best output for a code is the average $\mathbb E[x\mid z]$ of section 4. A smaller variance
+# makes each bit of the code worth more, so the codes say more and the average is over fewer images.
 
 # %%
 real_test = to_float(test_images, "unit")
@@ -252,7 +259,7 @@ lessons.plot_kl_per_dimension(curves)
 # 0.01 nats (the dashed line, as the legend counts), and 11 more than 0.1 nats; the latent-512 VAE has 48 of its 512
 # above 0.01 nats and only 7 above 0.1. The table in section 7 completes the picture: 512
 # dimensions buy nothing; they cost (fd 53.66 against 48.73 for 64 after 100 epochs, and worse at 20 epochs over
-# three seeds). The bottleneck is the loss, not the width of the code.
+# three seeds). What limits the code here is not its width but its price in the loss.
 #
 # ## 6. How good are the samples?
 #
@@ -275,13 +282,17 @@ course.interpolation(run)
 course.show_study("vae", "cifar10")
 
 # %% [markdown]
-# **What it shows.** Each run in the table is blurred, whatever its latent size or length: after 20 epochs the samples the
-# classifier recognises fall in at most 1 of the 10 classes (two seeds of each size), where real images cover all
-# 10. With three seeds each after 20 epochs, latent 512 is worse than latent 64 by more than the spread (fd 67.05 ±
-# 1.15 against 59.01 ± 0.34), and its bound on the likelihood is looser (7.511 against 7.373 bits per dimension), as
-# section 5 predicts. After 100 epochs there is one run of each, 53.66 against 48.73: the same direction, by a gap
-# larger than the largest spread measured for this pair. Training longer helps both sizes. To reproduce the seed-0
-# rows (about 50 minutes on one core), then the 20-epoch rows of seeds 1 and 2:
+# **What it shows.** Two findings (the detail is in `docs/study.md`):
+#
+# * **Blur at every setting.** After 20 epochs the samples the classifier recognises fall in at most 1 of the 10
+#   classes (two seeds of each size), where real images cover all 10.
+# * **Latent 512 costs.** With three seeds each after 20 epochs, latent 512 is worse than latent 64 by more than the
+#   spread (fd 67.05 ± 1.15 against 59.01 ± 0.34), and its bound on the likelihood is looser (7.511 against 7.373
+#   bits per dimension), as section 5 predicts. After 100 epochs one run of each points the same way (53.66 against
+#   48.73), both better than after 20.
+#
+# To reproduce the seed-0 rows (the two 100-epoch runs took 23 and 24 minutes, each on one core of the 2-core CPU),
+# then the 20-epoch rows of seeds 1 and 2:
 #
 #     python -m gencore study --models vae --datasets cifar10 --data-root ../shared/data --out results/study
 #     python -m gencore study --models vae --datasets cifar10 --epochs 20 --seeds 1 2 --data-root ../shared/data --out results/seeds
@@ -305,7 +316,7 @@ course.record(result_json, run, quality)
 # - The seed's loss is a Gaussian likelihood whose variance is fixed at 1/2, far above the variance that fits the
 #   errors (their mean square); that fixed variance weighs the KL term more.
 # - The KL term charges for every latent dimension: most are switched off, and in the shipped study 512 dimensions
-#   bought nothing over 64. The bottleneck is the loss, not the width of the code.
+#   bought nothing over 64. What limits the code is its price in the loss, not its width.
 
 # %% [markdown]
 # ## References

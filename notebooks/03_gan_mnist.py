@@ -86,9 +86,10 @@ print("seed study:", family.seed_settings.source, "| paper:", family.paper_setti
 # ## 1. The two networks
 #
 # The **generator** grows an image from a noise vector $z\sim\mathcal N(0,I)$: a transposed convolution turns
-# $z$ into a small stack of feature maps ($7\times7$ for MNIST), and each following one doubles their size while
-# halving their number, up to one channel of $28\times28$ pixels. Batch norm and ReLU follow each layer but the
-# last, which ends in $\tanh$: pixels in $[-1,1]$, the range the data is scaled to.
+# $z$ into a small stack of feature maps ($7\times7$ for MNIST), and each following one halves their number while
+# growing them up to one channel of $28\times28$ pixels: $7\to14\to14\to28$ for MNIST (28 has room for only two
+# doublings, so the third layer keeps $14\times14$), $4\to8\to16\to32$ for CIFAR-10. Batch norm and ReLU follow
+# each layer but the last, which ends in $\tanh$: pixels in $[-1,1]$, the range the data is scaled to.
 
 # %%
 from gencore.engine.models import Discriminator, Generator
@@ -96,8 +97,8 @@ from gencore.engine.models import Discriminator, Generator
 course.show(Generator)
 
 # %% [markdown]
-# The **discriminator** runs the other way: strided convolutions shrink the image to one score per image, its
-# *logit*. The sigmoid of the logit is $D(x)$, the probability that $x$ is real. The losses work on the logits
+# The **discriminator** runs the other way: two strided convolutions shrink the image to a quarter of its side
+# ($7\times7$ for MNIST), and a last convolution as large as what remains gives one score per image, its *logit*. The sigmoid of the logit is $D(x)$, the probability that $x$ is real. The losses work on the logits
 # (`logits`), which is numerically safer than taking the log of a sigmoid.
 
 # %%
@@ -126,7 +127,10 @@ print(course.layers(config))
 # $$\mathrm{JSD}\approx\log 2-L_D/2 ,$$
 #
 # 0 when $D$ cannot tell the two apart ($D=\frac12$ everywhere), $\log2\approx0.693$ when it always can. It is
-# exact only at the optimal $D$; with a real, imperfect $D$ it is an estimate and can even dip below 0.
+# exact only at the optimal $D$. For any other discriminator it is, in expectation, a **lower bound**: $D^*$ maximises
+# the game's value, of which $-L_D$ is a batch estimate, so every $D$ has $\mathbb E[-L_D]\le 2\,\mathrm{JSD}-2\log2$,
+# that is $\mathbb E[\log2-L_D/2]\le\mathrm{JSD}$. A discriminator that does worse than guessing ($L_D>2\log2$) gives an
+# estimate below 0, which no divergence can be.
 #
 # ### Exercise 1: the discriminator's loss and the JSD estimate
 #
@@ -297,21 +301,24 @@ if quality:
 course.show_study("gan", "mnist")
 
 # %% [markdown]
-# **What it shows.** Unlike the VAE's (01), the GAN's samples are sharp at both lengths: it is not trained on a
-# pixel loss, so nothing asks it to average. With the same 2-D latent space, the GAN after 20 epochs (fd 6.48 ±
-# 1.08 over three seeds) is already closer to the data than the VAE after 100 (fd 14.24, one seed), by far more than
-# any spread: the generator is not asked to encode images, only to map noise to them. Whether a 64-D latent space
-# helps is where seeds matter. Seed 0 alone says yes at both lengths (4.67 against 5.85 after 20 epochs, 2.94
-# against 4.74 after 100), but the latent-2 seeds end between 5.85 and 7.73 after 20 epochs, and the comparisons
-# under the table cannot tell the two sizes apart at either length: more seeds would have to say. The next 80 epochs
-# improve seed 0 at both sizes, at four times the
-# minutes. The loss curves hold a lesson: the Jensen-Shannon estimate is not a distance to the data. At latent 64
-# it falls from 0.38 after epoch 1 to 0.04 after epoch 100, as fd improves; at latent 2 it falls to 0.07 by epoch
-# 5 and then **rises** to 0.18 by epoch 100, while fd keeps improving (9.3 at epoch 5, 4.9 at epoch 100). The
-# estimate measures how well the current discriminator separates real from generated images, and a discriminator
-# can pull ahead of a generator that is still getting better (05 shows why, and what to measure instead). All runs
-# at width 16; seeds 1 and 2 ran for 20 epochs at latent 2, seed 1 at latent 64, and the 100-epoch rows are seed 0
-# alone. To reproduce the table (45 to 55 minutes a run on one CPU core at width 16, minutes on a GPU):
+# **What it shows.** Three findings (width 16; the 100-epoch rows are seed 0 alone; the detail is in
+# `docs/study.md`):
+#
+# * **Sharp where the VAE blurs.** The GAN is not trained on a pixel loss, so nothing asks it to average. With the
+#   same 2-D latent space the GAN after 20 epochs (fd 6.48 ± 1.08 over three seeds) is closer to the data than the
+#   VAE after 100 (fd 14.24, one seed), by far more than any spread.
+# * **Latent size: the seeds decide.** Seed 0 alone says latent 64 is better (4.67 against 5.85 after 20 epochs), but
+#   the latent-2 seeds end between 5.85 and 7.73 after 20 epochs, and the comparisons under the table cannot tell the
+#   two sizes apart at either length.
+# * **The Jensen-Shannon estimate is not a distance to the data.** At latent 64 it falls from 0.38 after epoch 1 to
+#   0.04 after epoch 100, as fd improves; at latent 2 it falls to 0.07 by epoch 5 and then **rises** to 0.18 by epoch
+#   100, while fd goes up and down (7.55 at epoch 50, 3.63 at 85, far beyond its sampling noise) and ends lower
+#   (9.3 at epoch 5, 4.9 at epoch 100). The estimate measures how well the current discriminator separates real from
+#   generated images, and a discriminator can pull ahead of a generator that is still getting better (05 shows why,
+#   and what to measure instead).
+#
+# To reproduce the table (the two 100-epoch runs took 43 and 53 minutes, each on one core of the 2-core CPU, at
+# width 16):
 #
 #     python -m gencore study --models gan --datasets mnist --gan-width 16 --data-root ../shared/data --out results/study
 #     python -m gencore study --models gan --datasets mnist --gan-width 16 --epochs 20 --seeds 1 2 --data-root ../shared/data --out results/seeds
@@ -328,7 +335,7 @@ course.record(result_json, run, quality)
 # ## Key takeaways
 #
 # - The discriminator's loss carries an estimate of the Jensen-Shannon divergence, $\log 2-L_D/2$, exact only at the
-#   optimal discriminator (Goodfellow et al. 2014, Theorem 1).
+#   optimal discriminator (Goodfellow et al. 2014, Theorem 1) and, in expectation, a lower bound for any other.
 # - The generator minimises $-\log D(G(z))$, not the game's $\log(1-D(G(z)))$: the same fixed point, and a gradient
 #   that stays large while the discriminator rejects its samples.
 # - GAN losses do not fall to zero, and the JSD estimate is not a distance to the data: in the shipped study it rose

@@ -16,11 +16,11 @@
 # # 04 · The GAN on colour images: instability, checkerboards and colour
 #
 # Notebook 03 built DCGAN, had you write its two losses and trained it on MNIST, where it works almost too well.
-# CIFAR-10 is where GANs show their character. **Learning objectives:** three things MNIST cannot show, each
-# seen and measured:
+# CIFAR-10 is where GANs show their character. **Learning objectives:** three things, each seen and measured:
 #
 # 1. **Instability.** Sample quality does not improve steadily with training: it rises, falls and rises again,
-#    and the losses do not tell you when.
+#    and the losses do not tell you when. (The GAN on MNIST wavers too, 03, but its best epochs come late, 85 and 95
+#    of 100; here both latent sizes are at their best at epoch 35.)
 # 2. **Checkerboard artefacts.** Transposed convolutions can print a faint grid on every image; we look for it in
 #    the images' frequency spectrum, and you write a number for it (**exercise**): the power at the Nyquist
 #    frequency.
@@ -58,11 +58,12 @@ result_json: Optional[str] = None  # a file for this run's numbers (python -m ge
 # %%
 # %matplotlib inline
 import torch
-from IPython.display import display
+from IPython.display import Markdown, display
 
 from gencore import course
 from gencore.course import lessons
 from gencore.course.exercises import check
+from gencore.course.study_view import noise_text
 from gencore.engine.config import TrainConfig
 from gencore.engine.data import load_dataset, to_float
 from gencore.engine.families import get_family
@@ -116,7 +117,8 @@ course.figure(run, "real_vs_generated")
 # The kit measures sample quality every 5 epochs during training (fd on 2,000 samples). Here is that measurement
 # for the shipped study's GAN runs on CIFAR-10, 100 epochs each, next to its WGAN-GP runs (notebooks 05 and 06):
 # the GAN's fd does not fall steadily. Its best epochs and its worst come and go, while its losses look much
-# the same throughout. Stopping at the last epoch is not stopping at the best one: that is why the kit keeps a
+# the same throughout, and the swings are many times what sampling alone moves fd on 2,000 samples (printed under
+# the table in section 7). Stopping at the last epoch is not stopping at the best one: that is why the kit keeps a
 # quality curve, and why GAN papers report their best checkpoint.
 
 # %%
@@ -128,7 +130,8 @@ for model_name in ("gan", "wgan-gp"):
             histories[f"{model_name.upper()}, latent {latent} (shipped study)"] = history
 if run.history and any("fd" in row for row in run.history):
     histories[course.label(run)] = run.history
-lessons.quality_over_epochs(histories, "fd every 5 epochs during training (lower is better)")
+display(lessons.quality_over_epochs(histories, "fd every 5 epochs during training (lower is better)"))
+display(Markdown(noise_text("gan", "cifar10")))  # how far fd moves from sampling alone, for scale
 
 # %% [markdown]
 # **Question 04.1** (trade-off, 3 points). From the figure, at which epoch would you have stopped the GAN at latent
@@ -143,7 +146,8 @@ lessons.quality_over_epochs(histories, "fd every 5 epochs during training (lower
 # %% [markdown]
 # ## 4. Checkerboard artefacts
 #
-# Each of the generator's transposed convolutions (kernel 4, stride 2) computes every output pixel from one of
+# Each of the generator's three upsampling transposed convolutions (kernel 4, stride 2) computes every output pixel
+# from one of
 # four sub-kernels, depending on whether its row and column are even or odd. Unless the four learn to agree, the
 # output carries a pattern that repeats every 2 pixels: a checkerboard (Odena et al. 2016, "Deconvolution and
 # checkerboard artifacts"). It is often too faint to see in a 32×32 image, but the frequency spectrum finds it:
@@ -162,9 +166,8 @@ lessons.zoom(generated, count=4)
 # %% [markdown]
 # **Reading it.** Real photographs have a smooth spectrum: power falls from the centre outwards in every
 # direction. Bright points or lines on the generated spectrum's border, absent from the real one, are the
-# generator's grid. Their strength varies from run to run and epoch to epoch; wider generators and longer
-# training hide them better, and the usual cure is architectural: resize-then-convolve instead of transposed
-# convolutions.
+# generator's grid. Their strength can vary from run to run and epoch to epoch; the usual cure (Odena et al. 2016)
+# is architectural: resize-then-convolve instead of transposed convolutions.
 #
 # ### Exercise: a number for the checkerboard
 #
@@ -213,7 +216,8 @@ print(f"{'white noise, in theory':>26}: {100 * (2 * side - 1) / (side * side - 1
 
 # %% [markdown]
 # **Reading it.** White noise sets the scale, and real photographs sit far below it: they hold almost no power at
-# the finest scale. A generator whose share is several times the real images' prints its grid, even where the eye
+# the finest scale (the course's copy of CIFAR-10 is a JPEG re-encoding, which quantises away fine detail, so its
+# share is likely lower than the original images' would be). A generator whose share is several times the real images' prints its grid, even where the eye
 # misses it; one close to the real share has learnt to hide it. Being a number, it can follow a run epoch by
 # epoch or compare two architectures.
 #
@@ -226,10 +230,10 @@ print(f"{'white noise, in theory':>26}: {100 * (2 * side - 1) / (side * side - 1
 lessons.colour_histograms({"real": real_images, "generated": generated})
 
 # %% [markdown]
-# **Reading it.** The channel histograms of a trained GAN follow the real ones closely: the discriminator sees
-# colour directly, and any mismatch is an easy way to tell fakes from real images. Small differences remain in
-# the tails (the darkest and the brightest values) and in the saturation, and they are one of the things the
-# kit's fd picks up.
+# **Reading it.** A generator that has learnt the palette has channel histograms that follow the real ones: the
+# discriminator sees colour directly, and any mismatch is an easy way to tell fakes from real images. Look for
+# differences in the tails (the darkest and the brightest values) and in the saturation: the figure prints each
+# set's mean saturation.
 #
 # ## 6. How good are the samples?
 
@@ -252,18 +256,21 @@ if quality:
 course.show_study("gan", "cifar10")
 
 # %% [markdown]
-# **What it shows.** One run per latent size (seed 0, width 16), so read it as one observation, not a ranking. At
-# latent 64 the GAN is at its best early: its fd is 11.94 after 20 epochs and 13.11 after 100. Its history
-# (section 3) has the best point at epoch 35 (11.00 on 2,000 samples); after that the discriminator pulls ahead
-# (the Jensen-Shannon estimate climbs back from 0.14 to 0.25 at epoch 100) and some of the 100-epoch samples are
-# flat grey squares. More epochs are not better for a GAN: keep the best checkpoint, not the last. Latent 512 shows
-# the same pattern (10.90 after 20 epochs, 12.91 after 100). Its fd is within about 1 of latent 64's at both
-# lengths, less than the seed-to-seed spread the study measured for the GAN on MNIST, so these runs cannot tell the
-# two latent sizes apart.
+# **What it shows.** One run per setting (seed 0, width 16): observations, not a ranking (the detail is in
+# `docs/study.md`).
 #
-# These runs trained with bf16 autocast (the `precision` column), measured no worse than fp32 at equal steps;
-# about 30 minutes a run on one CPU core at width 16. To reproduce them (`--gan-width 64`, the default, is DCGAN's
-# width, for a GPU):
+# * **More epochs are not better for a GAN.** At latent 64 fd is 11.94 after 20 epochs and 13.11 after 100. Its
+#   history (section 3) has the best point at epoch 35 (11.00 on 2,000 samples); after that the discriminator pulls
+#   ahead (the Jensen-Shannon estimate climbs back from 0.14 to 0.25 at epoch 100) and some of the 100-epoch samples
+#   are flat grey squares. Latent 512 shows the same pattern (10.90 after 20 epochs, 12.91 after 100). Keep the best
+#   checkpoint, not the last.
+# * **Latent size: not resolved.** Latent 512 is within about 1 of latent 64 at both lengths. That is several times
+#   fd's sampling noise, but no seed-to-seed spread was measured for the GAN on CIFAR-10 (the only one measured on
+#   CIFAR-10, the VAE's, reached 1.15), so these runs cannot say which latent size is better.
+#
+# These runs trained with bf16 autocast (the `precision` column), which learnt as well as fp32 at equal steps in the
+# kit's test on MNIST (three seeds each, `docs/speed.md`); the two 100-epoch runs took 31 and 41 minutes, each on one
+# core of the 2-core CPU. To reproduce them (`--gan-width 64`, the default, is DCGAN's width, for a GPU):
 #
 #     python -m gencore study --models gan --datasets cifar10 --gan-width 16 --precision bf16 --data-root ../shared/data --out results/study
 #

@@ -59,7 +59,7 @@ use_reference: Optional[bool] = None  # None: the shipped reference without a GP
 own_minutes: float = 2.0  # beside the shipped reference: minutes of your own training at the cpu-fast settings (0: none)
 exercise_epochs: int = 1  # epochs of the small run that trains with your own functions
 exercise_subset: int = 4096  # training images of that run
-critic_steps: int = 300  # steps of the critics trained against the frozen generator in section 6 (0 skips them)
+critic_steps: int = 300  # steps of the critics trained against the frozen generator in section 7 (0 skips them)
 measure: bool = True  # measure sample quality (fd) with the shipped classifier
 eval_samples: int = 10000  # generated images per quality measurement
 result_json: Optional[str] = None  # a file for this run's numbers (python -m gencore sweep sets it)
@@ -144,8 +144,10 @@ critic_loss = check("critic_loss", critic_loss)
 # ### Exercise 2: the gradient penalty
 #
 # A function is 1-Lipschitz when its gradient has norm at most 1 everywhere. The optimal critic has gradient norm
-# exactly 1 along the straight lines between real and generated images, so Gulrajani et al. penalise the squared
-# distance of the gradient norm from 1 at random points on those lines:
+# exactly 1 on the straight line between a real image and the generated image that the optimal transport plan
+# matches it with (Gulrajani et al. 2017, Proposition 1). That plan is unknown, so the paper relaxes the condition:
+# it penalises the squared distance of the gradient norm from 1 at random points on lines between *random* pairs
+# of real and generated images:
 #
 # $$\mathrm{GP}=\mathbb E_{\hat x}\big[(\lVert\nabla_{\hat x} f(\hat x)\rVert_2-1)^2\big],\qquad
 # \hat x=\alpha x+(1-\alpha)\,G(z),\quad\alpha\sim U[0,1]\text{ per sample}.$$
@@ -193,8 +195,9 @@ display(course.show(losses.critic_loss), course.show(losses.gradient_penalty))
 # 3. Every `n_critic` steps: freeze the critic, generate *fresh* fakes with gradients, and take one generator step
 #    on $-\operatorname{mean} f(G(z))$: raise the critic's score of the samples.
 #
-# Five critic updates per generator update keep the critic near its optimum, so its score gap stays a good
-# estimate of $W_1$. Adam's betas are the paper's $(0, 0.9)$: momentum hurts a critic that chases a moving target.
+# Five critic updates per generator update are meant to keep the critic near its optimum, so that its score gap
+# estimates $W_1$; section 7 measures how far behind it falls all the same (critics trained on against a frozen
+# generator open far larger gaps). Adam's betas are the paper's $(0, 0.9)$, a first moment of 0: no momentum.
 
 # %%
 from gencore.engine.families.wgan_gp import critic_update, wgan_gp_step
@@ -233,10 +236,10 @@ course.short_run(config, runs_dir, own_minutes, run)
 # %% [markdown]
 # ### Loss curves
 #
-# **What to look for.** Unlike the GAN's losses, the Earth Mover estimate means something: it is (up to the
-# critic's quality) a distance between the data and the generator, so it should fall as the samples improve. The
-# penalty should stay small once the critic is close to 1-Lipschitz; a large penalty means the critic is fighting
-# the constraint.
+# **What to look for.** Unlike the GAN's losses, the Earth Mover estimate is meant to mean something: with a critic
+# near its optimum it is a distance between the data and the generator, so it should fall as the samples improve
+# (section 7 tests whether it does). The penalty should stay small once the critic is close to 1-Lipschitz; a
+# large penalty means the critic is fighting the constraint.
 
 # %%
 course.losses_figure(run)
@@ -274,28 +277,27 @@ if quality:
 course.show_study("wgan-gp", "mnist")
 
 # %% [markdown]
-# **What it shows.** One run per setting (seed 0, width 16, bf16). A 64-D latent space ends closer to the data than
-# a 2-D one at both lengths (fd 11.66 against 17.44 at 20 epochs, 6.27 against 10.11 at 100), as for the GAN (03),
-# by gaps larger than any seed-to-seed spread the study measured on MNIST (at most 3.25, the VAE's at latent 2);
-# the WGAN-GP's own spread is not measured. Unlike the GAN, the WGAN-GP still gains a lot after epoch 20: with one
-# generator update per five batches it makes a fifth of the GAN's generator steps per epoch, at the seed's cautious
-# learning rate, so 20 epochs leave its digits smudged and 100 make them readable. After 100 epochs at latent 64 it
-# is behind the GAN (6.27 against 2.94, one run each).
+# **What it shows.** One run per setting (seed 0, width 16, bf16); the detail is in `docs/study.md`.
 #
-# The loss curves hold a surprise. In both shipped runs (one seed each, width 16, bf16) the Earth Mover estimate
-# climbs to a peak of about 25 in epoch 2 (25.4 at latent 2, 24.1 at latent 64), then falls, together with the
-# penalty, below 1 by epoch 21 (latent 2) and 26 (latent 64), and stays below 1 to epoch 100, while fd goes on
-# falling (latent 64: 10.49 at epoch 25 and 6.20 at epoch 100, on the history's 2,000 samples). 06 finds the same
-# on CIFAR-10, in fp32 as in bf16 and at width 32 as at 16, and measures what happens to the critic: it turns
-# nearly linear, and a linear critic can only compare the mean images. Judge this model by its samples and fd, not
-# by the estimate alone; the next cells show why the estimate stops measuring.
+# * **Latent 64 beats latent 2** at both lengths (fd 11.66 against 17.44 at 20 epochs, 6.27 against 10.11 at 100),
+#   as for the GAN (03), by gaps larger than any seed-to-seed spread the study measured on MNIST (at most 3.25, the
+#   VAE's at latent 2); the WGAN-GP's own spread is not measured.
+# * **It needs its epochs.** With one generator update per five batches it makes a fifth of the GAN's generator
+#   steps per epoch, at the seed's lower learning rate: 20 epochs leave its digits smudged, 100 make most of them
+#   readable, still behind the GAN (6.27 against 2.94 at latent 64, one run each).
+# * **The estimate stops measuring.** In both runs the Earth Mover estimate climbs to a peak of about 25 in epoch 2
+#   (25.4 at latent 2, 24.1 at latent 64), then falls, together with the penalty, below 1 by epoch 21 (latent 2) and
+#   26 (latent 64), and stays below 1 to epoch 100, while fd goes on falling (latent 64: 10.49 at epoch 25 and 6.20
+#   at epoch 100, on the history's 2,000 samples). Judge this model by its samples and fd, not by the estimate;
+#   section 7 shows why it stops measuring.
 #
-# These runs trained with bf16 autocast (the `precision` column), which the kit measured no worse than fp32 at equal
-# steps; about 40 minutes a run on one CPU core at width 16. To reproduce them:
+# These runs trained with bf16 autocast (the `precision` column), which learnt as well as fp32 at equal steps in the
+# kit's test on MNIST (three seeds each, `docs/speed.md`); the two 100-epoch runs took 42 and 42 minutes, each on one
+# core of the 2-core CPU. To reproduce them:
 #
 #     python -m gencore study --models wgan-gp --datasets mnist --gan-width 16 --precision bf16 --data-root ../shared/data --out results/study
 #
-# ### Is the estimate a distance? Let the critic catch up
+# ## 7. Is the estimate a distance? Let the critic catch up
 #
 # W1 is the largest score gap *any* 1-Lipschitz critic can open. The estimate on the loss curve is the gap of the
 # critic the run actually has, and that critic is always behind: it gets five steps, then the generator moves and
@@ -341,7 +343,7 @@ if critic_steps:
 #
 # then, in Python, `course.critic_catch_up("runs/wgan-gp-fp32", 1200, widths=(32, 64), data_root="../shared/data")`.
 #
-# ## 7. Try it yourself
+# ## 8. Try it yourself
 
 # %%
 course.panel(config, runs_dir)

@@ -13,7 +13,7 @@
 # ---
 
 # %% [markdown]
-# # 06 · The WGAN-GP on colour images: a loss that measures progress
+# # 06 · The WGAN-GP on colour images: does its loss measure progress?
 #
 # Notebook 05 built the critic and the gradient penalty and trained them on MNIST. Its promise was that the
 # critic's score gap, the **Earth Mover estimate**, is a distance between the data and the generator. If so, it
@@ -62,11 +62,12 @@ result_json: Optional[str] = None  # a file for this run's numbers (python -m ge
 # %%
 # %matplotlib inline
 import torch
-from IPython.display import display
+from IPython.display import Markdown, display
 
 from gencore import course
 from gencore.course import lessons
 from gencore.course.exercises import check
+from gencore.course.study_view import noise_text
 from gencore.engine.config import TrainConfig
 from gencore.engine.families import get_family
 
@@ -144,34 +145,32 @@ if panels:
     for name, (history, column) in panels.items():
         _, estimates, fds = lessons.measured_points(history, column)
         print(f"{name}: your rho = {spearman(estimates, fds):+.2f} over the {len(fds)} epochs where fd was measured")
+    display(Markdown(noise_text(("wgan-gp", "gan"), "cifar10")))  # how far fd moves from sampling alone, for scale
 else:
     print("The shipped study has no GAN or WGAN-GP runs on CIFAR-10 yet.")
 
 # %% [markdown]
 # **Reading it.** In theory a critic kept near its optimum makes its score gap an estimate of a distance, so a
-# falling Earth Mover estimate should come with a falling fd. The shipped runs show where that holds and where it
-# stops. In the first 15 to 20 epochs both fall together; then the estimate drops to below 1 and stays there. At
-# latent 64 fd keeps wandering between 19 and 31 while the estimate sits at about 0, so the rank correlation over
-# the run is weak ($\rho$ = +0.26); at latent 512 the estimate creeps towards 0 (0.72 at epoch 20, 0.14 at epoch
-# 100) while fd falls from 22.5 to 17.3, and the ranks still agree ($\rho$ = +0.83), though the values are too small to read as a distance. The
-# WGAN-GP on MNIST shows the same from epoch 25. The estimate is the gap of the critic the run has, which gets five
-# steps before the generator moves again. 05 freezes a generator and lets critics catch up; on CIFAR-10 it looks
-# the same: against the latent-64 run's final generator, its own critic trained on and new critics of width 16 and
-# 32 each opened a gap many times the run's last estimate within 1,200 steps (measured once, on the study run's
-# weights, which the kit does not ship; `course.critic_catch_up(RUN_DIR, 1200, widths=(32,))` repeats it on a
-# run of yours). A near-zero estimate here says that the critic has fallen behind, not that the generator has
-# arrived; the section below measures what the critic turns into.
-# The GAN's JSD estimate has no such reason to track quality, yet at latent 64 it does about as well
-# ($\rho$ = +0.53): its climb after epoch 35 comes with the GAN's worsening fd (04). The two curves over epochs:
+# falling Earth Mover estimate should come with a falling fd. The shipped runs show where that stops: after its peak
+# the estimate drops below 1 and stays there. At latent 64 fd keeps wandering between 19 and 31 (on 2,000 samples,
+# swings far beyond fd's sampling noise) while the estimate sits at about 0, so the rank correlation over the run is
+# weak ($\rho$ = +0.26); at latent 512 the estimate creeps towards 0 (0.72 at epoch 20, 0.14 at epoch 100) while fd
+# falls from 22.5 to 17.3, and the ranks still agree ($\rho$ = +0.83), though the values are too small to read as a
+# distance. On MNIST (05) the ranks agree closely at latent 64 ($\rho$ = +0.98) and weakly at latent 2
+# ($\rho$ = +0.29): ranks that agree say the two fell together in that run, not that the estimate measures quality.
+# The estimate is the gap of the critic the run has, and 05 lets critics catch up with a frozen generator: they open
+# gaps many times the run's last estimate. A near-zero estimate says the critic has fallen behind, not that the
+# generator has arrived. The GAN's JSD estimate has no such reason to track quality, yet at latent 64 it does about
+# as well ($\rho$ = +0.53): its climb after epoch 35 comes with the GAN's worsening fd (04). The two curves over
+# epochs:
 
 # %%
 curves = {name: history for name, (history, _) in panels.items()}
 lessons.quality_over_epochs(curves, "fd every 5 epochs (lower is better)") if curves else None
 
 # %% [markdown]
-# A caveat the kit measures rather than assumes: the Earth Mover estimate depends on the critic, and the critic is
-# retrained all the time. Its values are comparable along one run, not between runs of different widths or
-# learning rates, and not between datasets.
+# A caveat: the Earth Mover estimate depends on the critic, and the critic is retrained all the time. Its values
+# are comparable along one run, not between runs of different widths or learning rates, and not between datasets.
 #
 # ## 3. Your run
 #
@@ -228,53 +227,37 @@ course.interpolation(run)
 course.show_study("wgan-gp", "cifar10")
 
 # %% [markdown]
-# **What it shows.** One run per setting (seed 0). At the seed's settings (lr 5e-5, five critic steps per generator
-# step) and width 16 the WGAN-GP is far behind the GAN on CIFAR-10 (04): at latent 64 its fd is 25.88 after 20
-# epochs and 23.24 after 100, against the GAN's 11.94 and 13.11. Its 20-epoch samples share one repeated texture,
-# a near-collapse that the 100-epoch ones have mostly left behind, though few are recognisable. At latent 512 its
-# fd is lower (22.38 after 20 epochs, 17.11 after 100), but with one run each both gaps are within twice the largest
-# seed-to-seed spread the study measured (3.25, the VAE's at latent 2 on MNIST): these runs cannot tell the two
-# latent sizes apart.
+# **What it shows.** One run per setting (seed 0, width 16, bf16); the detail is in `docs/study.md`.
 #
-# These runs trained with bf16 autocast (the `precision` column), measured no worse than fp32 at equal steps;
-# about 40 minutes a run on one CPU core at width 16. To reproduce them (`--gan-width 64`, the default, is the
-# seed's width, for a GPU):
+# * **Far behind the GAN.** At the seed's settings (lr 5e-5, five critic steps per generator step) its fd at latent
+#   64 is 25.88 after 20 epochs and 23.24 after 100, against the GAN's 11.94 and 13.11 (04). Its 20-epoch samples
+#   share one repeated texture, a near-collapse that the 100-epoch ones have mostly left behind, though few are
+#   recognisable.
+# * **Latent 512 is lower** (22.38 after 20 epochs, 17.11 after 100), by more than fd's sampling noise and more than
+#   any seed-to-seed spread the study measured on CIFAR-10 (at most 1.15, the VAE's at latent 512); with one seed of
+#   this setting that is one observation, not a ranking.
+#
+# These runs trained with bf16 autocast (the `precision` column), which learnt as well as fp32 at equal steps in the
+# kit's test on MNIST (three seeds each, `docs/speed.md`); the two 100-epoch runs took 37 and 42 minutes, each on one
+# core of the 2-core CPU. To reproduce them (`--gan-width 64`, the default, is the seed's width, for a GPU):
 #
 #     python -m gencore study --models wgan-gp --datasets cifar10 --gan-width 16 --precision bf16 --data-root ../shared/data --out results/study
 #
 # ### Why its samples are texture, and what cured it
 #
-# Every one of these grids, and the kit's first reference, is blotchy texture with a checkerboard, while the GAN
-# with the same generator (04) draws layouts. The Earth Mover estimate says where to look: in both runs it climbs
-# to a peak (42.3 in epoch 4 at latent 64, 37.8 in epoch 6 at latent 512), then falls below 1 in epoch 16 and 19,
-# with the penalty, and stays below 1. The kit measured why on short runs (one seed each; the table and the
-# commands are in `docs/speed.md`), with `lessons.critic_linearity`: the mean cosine between the critic's input
-# gradients at different real images, 1 for a linear critic.
-#
-# * With two critic steps per generator step (the first reference's setting) the critic falls behind within
-#   two epochs: its estimate goes to 0 and below, and its gradients point almost the same way at every image
-#   (cosine 0.53 to 0.66). A linear critic meets the penalty exactly, but it can only compare the two *mean*
-#   images. Once the generator matches the mean image, nothing in the critic's gradient speaks of texture, and the
-#   checkerboard of the transposed convolutions (04) stays. Not bf16, not the width: fp32 and width 32 did the same.
-#   That is the early story only: after 34 epochs such a critic was bent again (cosine 0.10) and its samples kept
-#   the checkerboard, so a bent critic is not enough.
-# * A weaker penalty (weight 1) lets the critic's slope run far past 1 and learns slower.
-# * Five critic steps per generator step, the paper's $n_\text{critic}$, keep the critic bent (cosine 0.15 to 0.37),
-#   and at width 32 and lr 2e-4 fd fell fastest of these settings, to 16 after 7 epochs. There it stayed, with a
-#   decaying learning rate or an averaged generator too, and some samples kept a faint checkerboard.
-# * **The cure was a layer norm in the critic.** The WGAN-GP paper takes batch norm out of the critic (it mixes the
-#   images of a batch, and the penalty is per image) and recommends *layer norm* in its place; the seed's critic
-#   has no normalisation at all. `critic_norm = "layer"` scales each image's activations after the critic's second
-#   convolution to zero mean and unit variance, then applies a learned scale and shift per channel. With only that
-#   changed, fd was 13.2 after 5 epochs (the unnormalised critic: 20.3) and kept falling, and the Earth Mover
-#   estimate never came near 0: the generator never caught up with this critic. Its critic is no more bent than
-#   the unnormalised one (cosine 0.12 to 0.22 over three seeds, against 0.20): why the norm helps, the kit has not
-#   measured, only that it does. The shipped reference is that run: 12 epochs, fd 10.21, within 1.5x of the GAN
-#   reference's (fd 8.43, 04), against 15.76 and 20.23 for the two references before it; seeds 1 and 2 of the same
-#   command scored 10.10 and 10.31. Section 3 shows its samples when it loads the reference: no checkerboard, skies
-#   over ground and object-like shapes in CIFAR-10's colours. To train it yourself, set `use_reference = False`,
-#   `critic_norm = "layer"`, `width = 32`, `lr = 2e-4`, `epochs = 12` and `precision = "auto"`: about 5 minutes on
-#   the 2-core CPU that made it, longer on an older laptop.
+# Every grid above is blotchy texture, most of it with a checkerboard, while the GAN with the same generator (04)
+# draws layouts.
+# The Earth Mover estimate says where to look: in both runs it climbs to a peak (42.3 in epoch 4 at latent 64, 37.8
+# in epoch 6 at latent 512), then falls below 1 in epoch 16 and 19, with the penalty, and stays below 1: the critic
+# no longer tells the generator anything. Short runs (one seed each, `docs/speed.md`, where the table and the
+# commands are) found that with two critic steps per generator step the critic turns nearly linear, and a linear
+# critic can only compare the two mean images; five steps keep it bent, but fd stalled. The cure was the layer norm
+# that the WGAN-GP paper recommends in the critic in place of batch norm (`critic_norm = "layer"`, per image, so the
+# penalty stays per sample): with only that changed, fd was 13.2 after 5 epochs and kept falling, and the Earth Mover
+# estimate never came near 0. Why the norm helps, the kit has not measured. The shipped reference is that run: 12
+# epochs, fd 10.21, within 1.5x of the GAN reference's (fd 8.43, 04); seeds 1 and 2 of the same command scored 10.10
+# and 10.31. To train it yourself, set `use_reference = False`, `critic_norm = "layer"`, `width = 32`, `lr = 2e-4`,
+# `epochs = 12` and `precision = "auto"`: about 5 minutes on the 2-core CPU that made it.
 #
 # ## 5. Try it yourself
 
@@ -288,7 +271,7 @@ course.record(result_json, run, quality)
 # ## Key takeaways
 #
 # - Spearman's $\rho$ asks whether two measures rise and fall together, not whether they lie on a line.
-# - Over the shipped runs the Earth Mover estimate fell with fd in the first epochs, then dropped below 1 and
+# - Over the shipped runs the Earth Mover estimate fell with fd after its early peak, then dropped below 1 and
 #   stopped measuring: the critic had fallen behind. The GAN's JSD estimate tracked fd about as well at latent 64.
 # - The estimate's values compare along one run only: not between widths, learning rates or datasets.
 # - With the seed's critic the WGAN-GP drew texture on CIFAR-10; a layer norm in the critic cured it (the shipped
