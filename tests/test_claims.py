@@ -709,3 +709,19 @@ def test_the_notebooks_compare_gaps_with_fds_sampling_noise_as_they_say() -> Non
     w64 = [row["fd"] for e, row in _history("wgan-gp-cifar10-z64").items() if "fd" in row and e >= 20]
     assert max(w64) - min(w64) > 10 * _noise("wgan-gp", "cifar10", 2000)  # 06: "swings far beyond"
     assert "swings far beyond fd's sampling noise" in _text("06_wgan_gp_cifar10")
+
+
+@pytest.mark.slow  # two critics trained 300 steps against the shipped generator: about a minute
+@pytest.mark.skipif(real_data_root() is None, reason="the critics train on the real MNIST")
+def test_05s_catching_up_critics_open_two_to_five_times_the_last_estimate(capsys: pytest.CaptureFixture[str]) -> None:
+    from gencore.course.notebook_figures import critic_catch_up
+    from gencore.course.reference_runs import reference_run
+
+    run = reference_run("wgan-gp", "mnist", str(real_data_root()))
+    critic_catch_up(run, 300, widths=(32,), data_root=str(real_data_root()))  # 05's cell at its defaults
+    gaps = [float(line.rsplit(" gap ", 1)[1].split(", ")[1].split()[0]) for line in capsys.readouterr().out.splitlines()
+            if " gap " in line]
+    last = [row["emd"] for row in run.history if "emd" in row][-1]
+    ratios = [gap / last for gap in gaps]
+    assert len(ratios) == 2 and 2 <= min(ratios) and max(ratios) <= 5.5, ratios
+    assert "two to five times it within 300 steps, on the shipped MNIST reference" in _text("06_wgan_gp_cifar10")
