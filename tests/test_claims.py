@@ -655,7 +655,7 @@ def test_01s_straight_line_midpoint_is_inside_the_gaussian_shell() -> None:
     assert "its midpoint at about $1/\\sqrt2\\approx0.71$ of the radius" in _text("01_vae_mnist")
 
 
-def _noise(model: str, dataset: str, n: int) -> float:
+def _sampling_sd(model: str, dataset: str, n: int) -> float:
     from gencore.studies.fd_noise import sampling_sd
 
     sd = sampling_sd(model, dataset, n)
@@ -698,16 +698,16 @@ def test_the_docs_quote_fds_sampling_noise_as_measured() -> None:
 
 def test_the_notebooks_compare_gaps_with_fds_sampling_noise_as_they_say() -> None:
     z2 = _history("gan-mnist-z2")
-    assert abs(z2[50]["fd"] - z2[85]["fd"]) > 10 * _noise("gan", "mnist", 2000)  # 03: "far beyond its sampling noise"
+    assert abs(z2[50]["fd"] - z2[85]["fd"]) > 10 * _sampling_sd("gan", "mnist", 2000)  # 03: "far beyond its sampling noise"
     assert "far beyond its sampling noise" in _text("03_gan_mnist")
     c64 = [row["fd"] for row in _history("gan-cifar10-z64").values() if "fd" in row]
-    assert max(c64) - min(c64) > 10 * _noise("gan", "cifar10", 2000)  # 04: "many times what sampling alone moves fd"
+    assert max(c64) - min(c64) > 10 * _sampling_sd("gan", "cifar10", 2000)  # 04: "many times what sampling alone moves fd"
     assert "the swings are many times what sampling alone moves fd on 2,000 samples" in _text("04_gan_cifar10")
     cells = {(c["latent_dim"], c["epochs"]): c["fd"] for c in study_cells("gan", "cifar10")}
-    assert min(abs(cells[(512, e)] - cells[(64, e)]) for e in (20, 100)) > 3 * _noise("gan", "cifar10", 10_000)
+    assert min(abs(cells[(512, e)] - cells[(64, e)]) for e in (20, 100)) > 3 * _sampling_sd("gan", "cifar10", 10_000)
     assert "That is several times fd's sampling noise" in _text("04_gan_cifar10")
     w64 = [row["fd"] for e, row in _history("wgan-gp-cifar10-z64").items() if "fd" in row and e >= 20]
-    assert max(w64) - min(w64) > 10 * _noise("wgan-gp", "cifar10", 2000)  # 06: "swings far beyond"
+    assert max(w64) - min(w64) > 10 * _sampling_sd("wgan-gp", "cifar10", 2000)  # 06: "swings far beyond"
     assert "swings far beyond fd's sampling noise" in _text("06_wgan_gp_cifar10")
 
 
