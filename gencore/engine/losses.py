@@ -84,6 +84,8 @@ def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> 
 
     At the optimal discriminator, L_D = 2 log 2 - 2 JSD(p_data || p_g) (Goodfellow et al. 2014,
     Theorem 1), so JSD ~ log 2 - L_D / 2: 0 when D cannot tell (D = 1/2), log 2 when it always can.
+    For any other discriminator the estimate is, in expectation, a lower bound of the JSD (so a
+    batch's estimate can go below 0).
     """
     real = F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
     fake = F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
@@ -103,8 +105,8 @@ class CriticLoss(NamedTuple):
 
 
 def critic_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> CriticLoss:
-    """The critic maximises the score gap, the Kantorovich-Rubinstein estimate of W1 when the
-    critic is 1-Lipschitz (Arjovsky et al. 2017, eq. 3)."""
+    """The critic maximises the score gap (Arjovsky et al. 2017, eq. 3): for any 1-Lipschitz critic a
+    lower bound of W1 (Kantorovich-Rubinstein duality), W1 itself at the best one."""
     emd = real_scores.mean() - fake_scores.mean()
     return CriticLoss(-emd, emd.detach())
 
