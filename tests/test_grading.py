@@ -157,9 +157,13 @@ def test_every_number_the_solutions_guide_quotes_is_measured_or_arithmetic() -> 
                for model, column in (("wgan-gp", "emd"), ("gan", "jsd")) for latent in (64, 512)]
     values += [FITTED_VARIANCE, KL_ACTIVE_NATS, 0.1, 100 * 63 / 1023, 1.5]  # the figure's two thresholds; 04.2; points
     guide = (REPO / "docs" / "solutions.md").read_text()
+    guide, _, measured = guide.partition("\n## What one learner's run printed, measured")  # one run's, not the study's
     for question in QUESTIONS:
         guide = guide.replace(question, "")  # the questions' names, 01.1 to 07.2, are not numbers
     assert not [n for n in NUMBER.findall(guide) if not _in_data(n, values)]
+    timing = json.loads((REPO / "docs" / "timing.json").read_text())  # what that run printed, as tests/test_timing.py
+    printed = " ".join(c["stdout"] for e in timing["notebooks"].values() for c in e["cells"])
+    assert not [n for n in NUMBER.findall(measured) if n not in NUMBER.findall(printed)]
 
 
 def test_the_synthesis_question_closes_the_course() -> None:
