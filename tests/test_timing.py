@@ -19,6 +19,7 @@ QUOTED: dict[str, list[str]] = {
                      "sigma^2 = 0.02 ", *QUALITY, "bits_per_dim"],
     "02_vae_cifar10": ["gaussian_nll: ", "the seed's variance 1/2", "the fitted variance", *QUALITY],
     "03_gan_mnist": ["discriminator_loss: ", "generator_loss: ", "largest gap in the history", *QUALITY],
+    "04_gan_cifar10": ["nyquist_share: ", "real test images: ", "generated:  ", "white noise:  ", *QUALITY],
 }
 
 
