@@ -20,6 +20,8 @@ QUOTED: dict[str, list[str]] = {
     "02_vae_cifar10": ["gaussian_nll: ", "the seed's variance 1/2", "the fitted variance", *QUALITY],
     "03_gan_mnist": ["discriminator_loss: ", "generator_loss: ", "largest gap in the history", *QUALITY],
     "04_gan_cifar10": ["nyquist_share: ", "real test images: ", "generated:  ", "white noise:  ", *QUALITY],
+    "05_wgan_gp_mnist": ["critic_loss: ", "gradient_penalty: ", "largest gap in the history", *QUALITY,
+                         "a new critic, width 16", "a new critic, width 32"],
 }
 
 
