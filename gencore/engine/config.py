@@ -14,7 +14,7 @@ from gencore.engine.datasets import dataset_names
 from gencore.engine.errors import CheckpointError, GencoreError
 from gencore.engine.families import FAMILIES, Family, get_family
 from gencore.engine.families.settings import make_settings
-from gencore.engine.parse import parse_choice, parse_float, parse_int, parse_number
+from gencore.engine.parse import parse_choice, parse_float, parse_int
 
 MODELS = tuple(FAMILIES)  # "vae", "gan", "wgan-gp": one record each in gencore.engine.families
 DATASETS = dataset_names()  # "mnist", "cifar10": one record each in gencore.engine.datasets
@@ -33,7 +33,6 @@ TRAINING_FIELDS = ("batch_size", "lr", "betas", "seed", "subset", "precision")
 UNNAMED_DEFAULTS = {"precision": "fp32"}
 
 _DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
-_parse_number = parse_number  # the name older callers import
 
 
 @dataclass(init=False)
