@@ -19,7 +19,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     from gencore.engine.datasets import DATASETS as DATASET_RECORDS
-    from gencore.engine.families import FAMILIES, family_settings
+    from gencore.engine.families import FAMILIES, family_settings, seed_study_models
     from gencore.engine.presets import preset_names
 
     MODELS, DATASETS = tuple(FAMILIES), tuple(DATASET_RECORDS)  # every registered one
@@ -29,7 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = commands.add_parser("train", help="train a model into a run directory",
                                 description="Train one model; the run directory receives config.json, checkpoint.pt, history.csv and PNG figures.")
-    train.add_argument("--model", required=True, choices=MODELS, help="vae, gan (DCGAN, BCE) or wgan-gp (critic + gradient penalty)")
+    train.add_argument("--model", required=True, choices=MODELS, help="vae, gan (DCGAN, BCE), wgan-gp (critic + gradient penalty), or a conditional one: "
+                            "cvae, cgan (the class given to both networks; sample --class draws one), or ddpm (a diffusion model)")
     train.add_argument("--dataset", required=True, choices=DATASETS, help=", ".join(
         f"{d.name} ({'x'.join(map(str, d.image_shape))})" for d in DATASET_RECORDS.values()))
     train.add_argument("--latent-dim", type=str, default=None,
@@ -73,7 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", default=None, help="also write the records to this JSON file")
     bench.add_argument("--quick", action="store_true", help="fewer, shorter windows at width 32: under 2 minutes on 2 cores")
     bench.add_argument("--data-root", default=None, help="folder holding the datasets (else $GENCORE_DATA, else the cache)")
-    bench.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS, help="models to measure (default all)")
+    bench.add_argument("--models", nargs="+", default=list(seed_study_models()), choices=MODELS,
+                       help=f"models to measure (default the seed study's: {', '.join(seed_study_models())}; any of {', '.join(MODELS)})")
     bench.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=DATASETS, help="datasets to measure (default both)")
     bench.add_argument("--precisions", nargs="+", default=None, choices=("fp32", "bf16"),
                        help="precisions of the kit's step (default: fp32, and bf16 too where the CPU has it natively)")
@@ -97,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
                                 description="Execute the course notebooks through papermill for every combination, "
                                             "measure each run, and write results.csv, results.md and grid-<model>-<dataset>.png. "
                                             "Finished runs are skipped, so an interrupted sweep continues where it stopped.")
-    sweep.add_argument("--model", nargs="+", required=True, choices=MODELS, help="one or more of vae, gan, wgan-gp")
+    sweep.add_argument("--model", nargs="+", required=True, choices=MODELS, help=f"one or more of {', '.join(MODELS)}")
     sweep.add_argument("--dataset", nargs="+", required=True, choices=DATASETS, help="one or more of mnist, cifar10")
     sweep.add_argument("--latent-dims", nargs="+", required=True, type=str, help="latent sizes, e.g. 2 64")
     sweep.add_argument("--epochs", nargs="+", required=True, type=str, help="epoch counts, e.g. 20 100")
@@ -122,7 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
                                             "--epochs, keeping the state at the shorter ones; each kept state measured with "
                                             "the shipped classifier. Writes results.csv, sample grids, loss curves and one "
                                             "grid figure per model and dataset to --out. Interrupted studies resume.")
-    study.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS, help="models (default all three)")
+    seed_models = list(seed_study_models())
+    study.add_argument("--models", nargs="+", default=seed_models, choices=MODELS,
+                       help=f"models (default the seed study's three: {', '.join(seed_models)})")
     study.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=DATASETS, help="datasets (default both)")
     study.add_argument("--epochs", nargs="+", default=["20", "100"], help="epoch counts to report; one run of the longest (default 20 100)")
     study.add_argument("--seeds", nargs="+", default=["0"],

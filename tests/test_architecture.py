@@ -191,7 +191,7 @@ def test_every_family_and_dataset_file_holds_a_registered_record_and_nothing_els
 
     assert _unregistered(PACKAGE / "engine" / "families", "Family", FAMILIES) == []
     assert _unregistered(PACKAGE / "engine" / "datasets", "Dataset", DATASETS) == []
-    assert set(FAMILIES) == {"vae", "gan", "wgan-gp"} and set(DATASETS) == {"mnist", "cifar10"}
+    assert set(FAMILIES) == {"vae", "gan", "wgan-gp", "cvae", "cgan", "ddpm"} and set(DATASETS) == {"mnist", "cifar10"}
 
 
 def test_the_registry_check_finds_a_record_no_line_registers(tmp_path: Path) -> None:
@@ -215,14 +215,19 @@ def test_the_families_do_not_import_the_configuration_even_for_type_hints() -> N
 
 def test_every_model_is_a_family_record_with_everything_the_kit_asks() -> None:
     for name, family in FAMILIES.items():
-        config = TrainConfig(model=name, dataset="mnist", latent_dim=3, width=4)
+        config = TrainConfig(model=name, dataset="mnist", latent_dim=3 if family.has_latent else None, width=4,
+                             **({"sampling_steps": 2} if name == "ddpm" else {}))
         assert (config.batch_size, config.lr, config.betas) == (
             family.seed_settings.batch_size, family.seed_settings.lr, family.seed_settings.betas)
         assert family.paper_settings.source and family.seed_settings.source
         models = family.build(config, (1, 28, 28))
-        assert family.sample_role in models
-        images = models[family.sample_role].sample(torch.randn(2, 3))
-        assert images.shape == (2, 1, 28, 28) and 0 <= images.min() and images.max() <= 1
+        assert set(family.shipped_networks) <= set(models)
+        if family.sample_role is not None:  # a one-pass decoder of z
+            condition = (torch.tensor([3, 7]),) if family.conditional else ()  # a conditional network is told the classes
+            images = models[family.sample_role].sample(torch.randn(2, 3), *condition)
+            assert images.shape == (2, 1, 28, 28) and 0 <= images.min() and images.max() <= 1
+        else:
+            assert family.sampler is not None and not family.has_latent
         drawn = family.sample(models, config, 3, torch.Generator().manual_seed(0))  # the family's own sampler
         assert drawn.shape == (3, 1, 28, 28) and 0 <= drawn.min() and drawn.max() <= 1
         panel_columns = {c for _, columns in family.loss_panels for c in columns}

@@ -92,11 +92,10 @@ def run_quality_points(folder: str | Path) -> list[tuple[float, float, int]]:
 def shape_table(models: dict[str, nn.Module], image_shape: tuple[int, int, int], latent_dim: int | None) -> str:
     """Every layer of every network with the shape it outputs for a batch of 2 and its parameter
     count: the sizes the code's shape comments promise, measured by running the network."""
-    from gencore.engine.models.gan import Generator
-
     lines = []
     for role, model in models.items():
-        x = torch.zeros(2, latent_dim or 0) if isinstance(model, Generator) else torch.zeros(2, *image_shape)
+        inputs = _example_inputs(model, image_shape, latent_dim)
+        x = inputs[0]
         rows: list[tuple[str, str, str, int]] = []
         leaves = [(name, m) for name, m in model.named_modules() if not list(m.children())]
         hooks = [m.register_forward_hook(lambda module, args, out, name=name: rows.append(
@@ -105,7 +104,7 @@ def shape_table(models: dict[str, nn.Module], image_shape: tuple[int, int, int],
         was_training = model.training
         model.eval()
         with torch.no_grad(), torch.random.fork_rng(devices=[]):  # the VAE draws z: leave the caller's RNG alone
-            model(x)
+            model(*inputs)
         model.train(was_training)
         for hook in hooks:
             hook.remove()
@@ -113,3 +112,25 @@ def shape_table(models: dict[str, nn.Module], image_shape: tuple[int, int, int],
         lines.append(f"{role}: {type(model).__name__}, {total:,} parameters; input {tuple(x.shape)}")
         lines += [f"  {name:<14} {kind:<16} -> {shape:<18} {params:>10,}" for name, kind, shape, params in rows]
     return "\n".join(lines)
+
+
+def _example_inputs(model: nn.Module, image_shape: tuple[int, int, int], latent_dim: int | None) -> tuple[torch.Tensor, ...]:
+    """A batch of 2 of what the network reads: z for a generator, images (with as many channels as its first
+    convolution takes: the conditional discriminator's C + K), and the class (and time step) where it reads them."""
+    from gencore.engine.models.conditional import ConditionalGenerator, ConditionalVAE
+    from gencore.engine.models.gan import Generator
+    from gencore.engine.models.unet import UNet
+
+    labels = torch.zeros(2, dtype=torch.long)
+    if isinstance(model, ConditionalGenerator):
+        return torch.zeros(2, model.latent_dim), labels
+    if isinstance(model, Generator):
+        return (torch.zeros(2, latent_dim or 0),)
+    if isinstance(model, ConditionalVAE):
+        return torch.zeros(2, *image_shape), labels
+    if isinstance(model, UNet):
+        return torch.zeros(2, *image_shape), labels, labels  # x_t, the time step t, the class
+    first = next((m for m in model.modules() if isinstance(m, nn.Conv2d)), None)
+    channels = first.in_channels if first is not None else image_shape[0]
+    return (torch.zeros(2, channels, *image_shape[1:]),)
+

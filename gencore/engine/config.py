@@ -16,7 +16,7 @@ from gencore.engine.families import FAMILIES, Family, get_family
 from gencore.engine.families.settings import make_settings
 from gencore.engine.parse import parse_choice, parse_float, parse_int
 
-MODELS = tuple(FAMILIES)  # "vae", "gan", "wgan-gp": one record each in gencore.engine.families
+MODELS = tuple(FAMILIES)  # the seed study's vae, gan, wgan-gp, then cvae, cgan, ddpm: one record each in gencore.engine.families
 DATASETS = dataset_names()  # "mnist", "cifar10": one record each in gencore.engine.datasets
 MAX_LATENT_DIM = 4096  # larger than any study needs; a typo like 64000 would exhaust memory
 DEFAULT_LATENT_DIM = 64  # the one size the seed study uses on both datasets

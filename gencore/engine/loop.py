@@ -21,7 +21,7 @@ from torch import nn
 
 from gencore.engine.accumulator import Accumulator
 from gencore.engine.config import TrainConfig
-from gencore.engine.data import batch_indices, epoch_order, load_splits, to_float
+from gencore.engine.data import ImageData, batch_indices, epoch_order, load_splits, to_float
 from gencore.engine.errors import GencoreError
 from gencore.engine.families.base import TEST_BATCH
 from gencore.engine.runtime import capture_rng_state, resolve_device, restore_rng_state, seed_everything
@@ -68,7 +68,7 @@ class Trainer:
         # The test split only for families with test metrics per epoch (the VAE).
         self.train_data, self.test_data = load_splits(config, with_test=self.family.epoch_metrics is not None)
         self.real_images = self.train_data.images  # the run view of gencore.runs.figures
-        self.test_images = self.test_data.images if self.test_data is not None else None
+        self.test_images, self.test_labels, self._told = _test_view(self.test_data, self.family.conditional)
         # The whole split on the device: images (N, C, H, W) uint8, labels (N,) int64 (every step sees its batch's)
         self.images, self.labels = self.train_data.images.to(self.device), self.train_data.labels.to(self.device)
         seed_everything(config.seed)
@@ -133,9 +133,9 @@ class Trainer:
         self._emit("on_train_end")
         return TrainResult(self.history, self.status, self.epoch, self.run_dir, self.models)
 
-    def generate(self, z: torch.Tensor) -> torch.Tensor:
-        """Images in [0, 1] from latent points z (a family with a latent vector)."""
-        return generate(self.models, self.config, z.to(self.device))
+    def generate(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """Images in [0, 1] from latent points z (a family with a latent vector; a conditional one is given labels)."""
+        return generate(self.models, self.config, z.to(self.device), labels)
 
     def sample(self, n: int, seed: int = 0, classes: torch.Tensor | None = None) -> torch.Tensor:
         """n images in [0, 1] on the CPU by the family's sampler, from their own seeded generator."""
@@ -187,7 +187,7 @@ class Trainer:
     def _end_epoch(self) -> None:
         row: dict[str, float] = {"epoch": self.epoch + 1, **self.accumulator.means()}
         if self.family.epoch_metrics is not None and self.test_data is not None:
-            row.update(self.family.epoch_metrics(self.models, self.test_data.images, self.device, TEST_BATCH))
+            row.update(self.family.epoch_metrics(self.models, self.test_data.images, self.device, TEST_BATCH, *self._told))
         self.history.append(row)
         self.epoch_seconds.append(round(self.seconds, 2))  # kept apart from the history, which repeats exactly
         self.epoch += 1
@@ -199,6 +199,15 @@ class Trainer:
     def _emit(self, event: str) -> None:
         for fn in self.callbacks[event]:
             fn(self)
+
+
+def _test_view(test: ImageData | None, conditional: bool) -> tuple[torch.Tensor | None, torch.Tensor | None, tuple]:
+    """The test split's images, its labels where the family's networks read them (a conditional family's), and
+    what epoch_metrics then reads beside the images: (labels,) for a conditional family, () for any other."""
+    if test is None:
+        return None, None, ()
+    labels = test.labels if conditional else None
+    return test.images, labels, (() if labels is None else (labels,))
 
 
 class _stop_on_signals:

@@ -15,17 +15,22 @@ from gencore.engine.errors import GencoreError
 __all__ = ["class_labels", "generate", "sample_images"]
 
 
-def generate(models: dict[str, nn.Module], config: Any, z: torch.Tensor) -> torch.Tensor:
+def generate(models: dict[str, nn.Module], config: Any, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
     """Images in [0, 1] decoded from latent points z (B, latent_dim) by the family's sampling network
-    (a one-pass latent family: the VAE's decoder, a GAN's generator), batch norm in inference mode."""
+    (a one-pass latent family: the VAE's decoder, a GAN's generator), batch norm in inference mode.
+    A conditional family needs ``labels``: classes (B,) int64, or class weights (B, K) for points
+    between classes."""
     role = config.family.sample_role
     if role is None or not config.family.has_latent:
         raise GencoreError(f"the {config.model} does not decode latent points: draw images with sample_images.")
+    if config.family.conditional and labels is None:
+        raise GencoreError(f"the {config.model} is conditional: give the classes to draw (labels=...) beside z.")
     net = models[role]
     was_training = net.training
     net.eval()
     try:
-        return cast(Callable[[torch.Tensor], torch.Tensor], getattr(net, "sample"))(z)
+        decode = cast(Callable[..., torch.Tensor], getattr(net, "sample"))
+        return decode(z) if labels is None else decode(z, labels.to(z.device))
     finally:
         net.train(was_training)
 

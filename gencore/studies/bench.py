@@ -36,7 +36,7 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import flop_registry
 
-from gencore.engine.config import DATASETS, MODELS, TrainConfig
+from gencore.engine.config import DATASETS, TrainConfig
 from gencore.engine.errors import GencoreError
 
 
@@ -71,7 +71,7 @@ QUICK = BenchPlan(width=32, warmup_windows=1, windows=3, steps_per_window=4)  # 
 def run_bench(
     data_root: str | None,
     quick: bool = False,
-    models: tuple[str, ...] = MODELS,
+    models: tuple[str, ...] | None = None,
     datasets: tuple[str, ...] = DATASETS,
     precisions: tuple[str, ...] | None = None,
     log: Callable[[str], None] = print,
@@ -81,6 +81,9 @@ def run_bench(
     from gencore.engine.runtime import cpu_flags, machine_name
     from gencore.engine.steps import native_bf16
 
+    from gencore.engine.families import seed_study_models
+
+    models = seed_study_models() if models is None else models  # None: the seed study's three, as docs/speed.md times
     plan = QUICK if quick else BenchPlan()
     if precisions is None:
         precisions = ("fp32", "bf16") if native_bf16(torch.device("cpu")) else ("fp32",)
@@ -336,7 +339,7 @@ class TimeEstimate:
 
 def estimate_training_time(
     device: str = "auto",
-    models: tuple[str, ...] = MODELS,
+    models: tuple[str, ...] | None = None,
     datasets: tuple[str, ...] = DATASETS,
     steps: int = 3,
     width: int = 64,
@@ -346,8 +349,11 @@ def estimate_training_time(
     after one warm-up step. Seconds per pair on a laptop CPU; no data files needed."""
     from gencore.engine.runtime import resolve_device
 
+    from gencore.engine.families import seed_study_models
+
     if steps < 1:
         raise GencoreError(f"steps must be at least 1, got {steps}.")
+    models = seed_study_models() if models is None else models  # None: the seed study's three
     where = resolve_device(device)
     return [_estimate_one(TrainConfig(model=model, dataset=dataset, width=width, device=device), where, steps)
             for dataset in datasets for model in models]  # step_rates leaves the caller's random state alone

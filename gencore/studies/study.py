@@ -62,6 +62,9 @@ def study_configs(models: Iterable[str], datasets: Iterable[str], gan_width: int
     and ``gan_precision`` (fp32 is the seed's). Several random seeds give the spread of each cell."""
     configs = []
     for model in models:
+        if not get_family(model).has_latent:
+            raise GencoreError(f"the seed study varies the latent size, and the {model} has no latent vector: "
+                               "train it with python -m gencore train.")
         for dataset in datasets:
             for latent in get_dataset(dataset).seed_latents:
                 for seed in seeds:
@@ -205,6 +208,8 @@ def ship_reference(name: str, run_dir: str | Path, data_root: str | None = None,
         "confidence": round(quality["confidence"], 4), "recognised": round(quality["recognised"], 4), "n": quality["n"],
         **({"neg_elbo_nats": round(quality["neg_elbo_nats"], 2), "bits_per_dim": round(quality["bits_per_dim"], 4)}
            if "neg_elbo_nats" in quality else {}),
+        **({"class_accuracy": round(quality["class_accuracy"], 4), "confusion": quality["confusion"]}
+           if "class_accuracy" in quality else {}),  # a conditional model: how often it draws the class asked for
     })
 
 

@@ -102,7 +102,11 @@ def plan(models: Iterable[str], datasets: Iterable[str], latent_dims: Iterable[i
 
 def _notebook(spec: RunSpec) -> str:
     """The course notebook that trains this run's model on its dataset (its family record says)."""
-    return get_family(spec.model).notebooks[spec.dataset]
+    notebooks = get_family(spec.model).notebooks
+    if spec.dataset not in notebooks:
+        raise GencoreError(f"the {spec.model} has no course notebook for {spec.dataset} to sweep through yet: "
+                           f"train its runs with python -m gencore train.")
+    return notebooks[spec.dataset]
 
 
 def read_result(folder: Path, name: str = RESULT_NAME) -> dict[str, Any] | None:
@@ -119,6 +123,7 @@ def notebook_parameters(spec: RunSpec, settings: SweepSettings) -> dict[str, Any
     seed_settings = TrainConfig(model=spec.model, dataset=spec.dataset)
     parameters = {
         "lr": seed_settings.lr, "batch_size": seed_settings.batch_size,
+        "model": spec.model,  # for a notebook that teaches several families (08): the one to train
         "dataset": spec.dataset, "latent_dim": spec.latent_dim, "epochs": spec.epochs, "seed": spec.seed,
         "subset": spec.subset, "data_root": settings.data_root, "runs_dir": str((results / "runs").resolve()),
         "eval_samples": settings.eval_samples, "result_json": str((results / spec.name / NOTEBOOK_RESULT_NAME).resolve()),

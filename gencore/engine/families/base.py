@@ -11,7 +11,7 @@ losses): a learner can replace any of them (``Trainer(config, overrides={...})``
 A family samples through its record too (``Family.sample``): ``n`` images in [0, 1] from a
 random generator, optionally for given classes, in as many network passes as its sampler needs.
 A one-pass latent model needs only ``sample_role``, the network whose ``.sample(z)`` decodes
-z ~ N(0, I); any other family gives its own ``sampler``.
+z ~ N(0, I) (``.sample(z, labels)`` for a conditional one); any other family gives its own ``sampler``.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from typing import Any, Callable, Mapping, Protocol
 import torch
 from torch import nn
 
+from gencore.engine.datasets import get_dataset
 from gencore.engine.errors import GencoreError
 from gencore.engine.families.settings import NoSettings, Setting, settings_fields
 
@@ -92,8 +93,9 @@ class Family:
     layout: torch.memory_format = torch.contiguous_format  # channels_last for convolutional networks
     precisions: tuple[str, ...] = ("fp32",)  # what the family may train in (bf16 where it measured no worse)
     steps_per_update: Callable[[Any], int] = lambda config: 1  # steps per generator update
-    # Numbers on the test split after each epoch: (models, test images, device, batch size) -> columns.
-    epoch_metrics: Callable[[Models, torch.Tensor, torch.device, int], dict[str, float]] | None = None
+    # Numbers on the test split after each epoch: (models, test images, device, batch size, the test labels
+    # for a conditional family, else None) -> columns.
+    epoch_metrics: Callable[[Models, torch.Tensor, torch.device, int, "torch.Tensor | None"], dict[str, float]] | None = None
     # A discrete likelihood bound's pieces on a test split (models, uint8 images, device, batch size) ->
     # test_kl, test_mse, decoder_sigma, test_nll_discrete per image (the VAE's; see gencore.quality.metrics.vae_bound).
     likelihood: Callable[[Models, torch.Tensor, torch.device, int], dict[str, float]] | None = None
@@ -104,6 +106,7 @@ class Family:
     presets: Mapping[str, Mapping[str, Mapping[str, Any]]] = field(default_factory=dict)  # preset -> dataset -> settings
     # The seed study's width for this family; None: the study's --gan-width (convolutional, narrowed on a CPU).
     study_width: int | None = None
+    in_seed_study: bool = False  # one of the seed study's three models (what `python -m gencore study` trains by default)
 
     def __post_init__(self) -> None:
         if self.sample_role is None and self.sampler is None:
@@ -158,6 +161,9 @@ class Family:
             with torch.no_grad():
                 if self.sampler is not None:
                     return self.sampler(models, config, n, generator, classes, device)
+                if self.conditional:
+                    labels = balanced_classes(n, config) if classes is None else classes
+                    return one_pass_sample(models[str(self.sample_role)], config.latent_dim, n, generator, device, labels)
                 return one_pass_sample(models[str(self.sample_role)], config.latent_dim, n, generator, device)
         finally:
             for net, mode in zip(networks, modes):
@@ -165,9 +171,20 @@ class Family:
 
 
 def one_pass_sample(net: nn.Module, latent_dim: int, n: int, generator: torch.Generator,
-                    device: torch.device) -> torch.Tensor:
+                    device: torch.device, labels: torch.Tensor | None = None) -> torch.Tensor:
     """z ~ N(0, I) of shape (n, latent_dim), drawn at once on the CPU (the same seed, the same
-    points on any device), decoded SAMPLE_BATCH at a time by ``net.sample``."""
+    points on any device), decoded SAMPLE_BATCH at a time by ``net.sample`` (given ``labels`` (n,)
+    too for a conditional network: ``net.sample(z, labels)``)."""
     z = torch.randn(n, latent_dim, generator=generator)
-    decode: Callable[[torch.Tensor], torch.Tensor] = getattr(net, "sample")
-    return torch.cat([decode(chunk.to(device)).float().cpu() for chunk in z.split(SAMPLE_BATCH)])
+    decode: Callable[..., torch.Tensor] = getattr(net, "sample")
+    if labels is None:
+        return torch.cat([decode(chunk.to(device)).float().cpu() for chunk in z.split(SAMPLE_BATCH)])
+    return torch.cat([decode(chunk.to(device), classes.to(device)).float().cpu()
+                      for chunk, classes in zip(z.split(SAMPLE_BATCH), labels.split(SAMPLE_BATCH))])
+
+
+def balanced_classes(n: int, config: Any) -> torch.Tensor:
+    """The classes a conditional family draws when none are asked for: 0, 1, ..., K-1, 0, 1, ... (n,), every
+    class an equal share, in turn in a figure's reading order. (Quality measurements ask for the test split's
+    own labels instead: gencore.quality.metrics.asked_classes.)"""
+    return torch.arange(n) % get_dataset(config.dataset).classes_count

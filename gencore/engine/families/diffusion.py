@@ -21,7 +21,7 @@ import torch
 from gencore.engine import diffusion
 from gencore.engine.datasets import get_dataset
 from gencore.engine.errors import GencoreError
-from gencore.engine.families.base import SAMPLE_BATCH, Family, Metrics, Models, Optimizers, Parts, RunConfig, Settings
+from gencore.engine.families.base import SAMPLE_BATCH, Family, balanced_classes, Metrics, Models, Optimizers, Parts, RunConfig, Settings
 from gencore.engine.families.settings import setting
 from gencore.engine.models.unet import UNet
 
@@ -123,7 +123,7 @@ def sample(models: Models, config: RunConfig, n: int, generator: torch.Generator
     unet = models["unet"]
     schedule = noise_schedule(config.diffusion_steps, device)
     if classes is None:
-        classes = torch.arange(n) % get_dataset(config.dataset).classes_count
+        classes = balanced_classes(n, config)  # 0, 1, ..., K-1, 0, ...: as the other conditional families draw
     labels = classes.to(device)
     shape = (n, *getattr(unet, "image_shape"))
     x = torch.randn(shape, generator=generator).to(device)  # (n, C, H, W): x_T

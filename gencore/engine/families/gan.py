@@ -78,4 +78,5 @@ GAN_FAMILY = Family(
     # GAN, and 13.18 +- 2.47 against 13.96 +- 0.68 for the WGAN-GP: no worse (docs/speed.md, "bf16 where the CPU has it").
     presets={"cpu-fast": {"mnist": {"width": 32, "lr": 2e-4, "time_budget": 5.0, "precision": "auto"},
                           "cifar10": {"width": 32, "lr": 2e-4, "time_budget": 10.0, "precision": "auto"}}},
+    in_seed_study=True,
 )

@@ -14,23 +14,37 @@ from gencore.engine.errors import GencoreError
 from gencore.engine.families.base import Family, Metrics, Models, Optimizers, Parts, RunConfig, Settings
 from gencore.engine.families.settings import setting
 from gencore.engine.grids import show_grid
-from gencore.engine.models.vae import VAE
+from gencore.engine.models.vae import VAE, ConvVAE
+
+
+def decoder_variance_setting() -> Any:
+    """The Gaussian decoder's variance sigma^2, a setting of every VAE family. The loss weighs squared error by
+    1/(2 sigma^2) against the KL, so 1/2 is the seed's plain summed squared error; a smaller variance (one
+    fitted to the errors) weighs it more."""
+    return setting(0.5, help="VAE decoder variance sigma^2 (default 0.5: the seed's summed squared "
+                             "error; smaller weighs reconstruction more against the KL)",
+                   why="1/(2 sigma^2) = 1 makes the loss the seed's summed squared error plus KL",
+                   minimum=0.0, above=True)
+
+
+VAE_NETWORKS = ("mlp", "conv")  # the VAE's networks: the seed's MLP, or DCGAN's layers (models.vae.ConvVAE)
 
 
 @dataclass(frozen=True)
 class VaeSettings:
     """The VAE's own settings."""
 
-    # The Gaussian decoder's variance sigma^2. The loss weighs squared error by 1/(2 sigma^2) against the KL,
-    # so 1/2 is the seed's plain summed squared error; a smaller variance (one fitted to the errors) weighs it more.
-    decoder_variance: float = setting(0.5, help="VAE decoder variance sigma^2 (default 0.5: the seed's summed squared "
-                                                "error; smaller weighs reconstruction more against the KL)",
-                                      why="1/(2 sigma^2) = 1 makes the loss the seed's summed squared error plus KL",
-                                      minimum=0.0, above=True)
+    decoder_variance: float = decoder_variance_setting()
+    # "conv" puts the GAN's generator (at the run's width) behind the VAE's loss: notebook 02 measures it
+    # against the MLP and the GAN to tell the loss's blur from the network's.
+    vae_network: str = setting("mlp", help="VAE network: mlp (default, the seed's) or conv (strided convolutions in, "
+                                           "DCGAN's generator out, at --width)",
+                               why="the seed study's VAE is the MLP", choices=VAE_NETWORKS, shapes_weights=True)
 
 
 def build(config: RunConfig, image_shape: tuple[int, int, int]) -> Models:
-    return {"vae": VAE(image_shape, config.latent_dim, config.width)}
+    network = ConvVAE if config.vae_network == "conv" else VAE
+    return {"vae": network(image_shape, config.latent_dim, config.width)}
 
 
 def vae_step(models: Models, optimizers: Optimizers, x: torch.Tensor, labels: torch.Tensor, config: RunConfig,
@@ -53,15 +67,18 @@ def vae_step(models: Models, optimizers: Optimizers, x: torch.Tensor, labels: to
 
 
 @torch.no_grad()
-def test_metrics(models: Models, images: torch.Tensor, device: torch.device, batch_size: int) -> dict[str, float]:
-    """Test KL, MSE and total per image over a whole uint8 split (one reparameterised draw each)."""
+def test_metrics(models: Models, images: torch.Tensor, device: torch.device, batch_size: int,
+                 labels: torch.Tensor | None = None) -> dict[str, float]:
+    """Test KL, MSE and total per image over a whole uint8 split (one reparameterised draw each).
+    ``labels``: the split's classes, which a conditional VAE's networks read beside each image."""
     vae = models["vae"]
     was_training = vae.training
     vae.eval()
     totals = torch.zeros(3, dtype=torch.float64, device=device)
     for start in range(0, images.shape[0], batch_size):
         x = to_float(images[start : start + batch_size].to(device), "unit")
-        recon, mean, log_var = vae(x)
+        condition = () if labels is None else (labels[start : start + batch_size].to(device),)
+        recon, mean, log_var = vae(x, *condition)
         loss = losses.vae_loss(recon, x, mean, log_var)
         totals += torch.stack([loss.kl, loss.mse, loss.total]).double()
     vae.train(was_training)
@@ -122,24 +139,28 @@ def plot_latent_manifold(decode, latent_range: float = 2.5, steps: int = 15) -> 
 
 
 def extra_figures(run: Any, names: tuple[str, ...] | None) -> dict[str, Any]:
-    """Reconstructions of test images, and the decoded latent plane when the latent space is 2-D."""
+    """Reconstructions of test images, and the decoded latent plane when the latent space is 2-D
+    (an unconditional VAE's: a conditional one's plane differs per class)."""
     figures: dict[str, Any] = {}
     vae = run.models["vae"]
-    if (names is None or "reconstructions" in names) and run.test_images is not None:
+    labels = getattr(run, "test_labels", None)
+    conditional = run.config.family.conditional
+    if (names is None or "reconstructions" in names) and run.test_images is not None and (labels is not None or not conditional):
         originals = to_float(run.test_images[:40], "unit")
+        condition = (labels[:40].to(run.device),) if labels is not None and conditional else ()
         was_training = vae.training
         vae.eval()
-        with torch.no_grad():
-            recon = vae.decode(vae.encode(originals.to(run.device))[0]).cpu()  # decode the posterior mean
+        with torch.no_grad():  # decode the posterior mean
+            recon = vae.decode(vae.encode(originals.to(run.device), *condition)[0], *condition).cpu()
         vae.train(was_training)
         figures["reconstructions"] = plot_reconstructions(originals, recon)
-    if run.config.latent_dim == 2 and (names is None or "latent_manifold" in names):
+    if run.config.latent_dim == 2 and not conditional and (names is None or "latent_manifold" in names):
         figures["latent_manifold"] = plot_latent_manifold(lambda z: run.generate(z).cpu())
     return figures
 
 
 @torch.no_grad()
-def kl_per_dimension(vae: VAE, images: torch.Tensor, batch: int = 1000) -> torch.Tensor:
+def kl_per_dimension(vae: VAE | ConvVAE, images: torch.Tensor, batch: int = 1000) -> torch.Tensor:
     """Each latent dimension's KL(q(z_j|x) || N(0, 1)), averaged over the images, in nats. A
     dimension the KL term has switched off sits near 0: the encoder ignores it."""
     was_training = vae.training
@@ -179,9 +200,10 @@ VAE_FAMILY = Family(
     likelihood=likelihood_bound,
     own_settings=VaeSettings,
     extra_figures=extra_figures,
-    latent_usage=lambda models, images: kl_per_dimension(cast(VAE, models["vae"]), images),
+    latent_usage=lambda models, images: kl_per_dimension(cast("VAE | ConvVAE", models["vae"]), images),
     notebooks={"mnist": "01_vae_mnist.ipynb", "cifar10": "02_vae_cifar10.ipynb"},
     # cpu-fast: the MLP VAE is cheap; 10x the seed's lr converges in a few epochs instead of dozens.
     presets={"cpu-fast": {"mnist": {"lr": 1e-3, "time_budget": 5.0}, "cifar10": {"lr": 1e-3, "time_budget": 10.0}}},
     study_width=64,  # the seed's width: an MLP this size trains the whole study on a CPU
+    in_seed_study=True,
 )

@@ -104,4 +104,5 @@ WGAN_GP_FAMILY = Family(
         "mnist": {"width": 16, "n_critic": 2, "lr": 4e-4, "time_budget": 5.0, "precision": "auto"},
         "cifar10": {"width": 32, "n_critic": 5, "critic_norm": "layer", "lr": 2e-4, "time_budget": 10.0,
                     "precision": "auto"}}},
+    in_seed_study=True,
 )
