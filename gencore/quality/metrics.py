@@ -15,6 +15,10 @@
   and one that memorised the training set would sit at it).
 - ``inception_fd``: the usual FID in Inception-v3 space, only when torchvision's Inception
   weights are already on the machine; they are never downloaded here.
+- ``class_accuracy`` (conditional models): the share of samples drawn for class c that the
+  classifier assigns to c, with the confusion matrix behind it; the classes asked for are the test
+  split's own labels (asked_classes). Real test images score the classifier's test accuracy: a
+  point of comparison, not a bound (samples of easy, typical images can score above it).
 - For the VAE, the test negative ELBO in nats per image and bits per dimension (``vae_bound``).
 """
 
@@ -37,8 +41,9 @@ from gencore.quality.classifier import DomainClassifier, TrainedClassifier, clas
 from gencore.quality.reference import shipped_classifier
 
 CLASSIFIERS = ("shipped", "trained")  # the package's classifiers, or ones you trained (python -m gencore classifier --retrain)
-HISTORY_SAMPLES = 2000  # samples per quality row in the history: seconds on a CPU; fd's sampling noise there is at
-# most 4% of a shipped reference's fd (gencore.studies.fd_noise), and fd reads a little higher than at 10,000 samples
+HISTORY_SAMPLES = 2000  # samples per quality row in the history: seconds on a CPU; fd's sampling noise there is a
+# standard deviation of at most 0.32, under 9% of a shipped reference's fd (gencore.studies.fd_noise; the most, in
+# share, for the cGAN's fd near 1), and fd reads a little higher than at 10,000 samples
 COVERAGE_SHARE = 0.02  # a class counts as covered from 2% of the samples (10% is its fair share)
 RECOGNISED_PROBABILITY = 0.5  # a prediction counts when its class is likelier than all the others together
 REAL_RANGE_QUANTILE = 0.99  # features are real-like within the distance that 99% of real test images stay within
@@ -107,9 +112,10 @@ class QualityMeter:
     """Measures image sets against one dataset's real test split. The real side's features
     are computed once; each ``measure`` call then costs one pass over the samples."""
 
-    def __init__(self, classifier: TrainedClassifier, real_images: torch.Tensor) -> None:
+    def __init__(self, classifier: TrainedClassifier, real_images: torch.Tensor, real_labels: torch.Tensor | None = None) -> None:
         self.classifier = classifier
         self.real_images = real_images  # uint8 (N, C, H, W): kept for the VAE's bound and the Inception FID
+        self.real_labels = real_labels  # (N,) int64: the classes a conditional model is asked for (asked_classes)
         self.features = ClassifierFeatures(classifier.model)
         self.fid = frechet_metric(self.features)
         features, predicted = [], []
@@ -126,23 +132,31 @@ class QualityMeter:
         return self.features.last
 
     @torch.no_grad()
-    def measure(self, images: torch.Tensor) -> dict[str, Any]:
-        """Fréchet distance, class coverage, confidence and recognised share of ``images`` (N, C, H, W) in [0, 1]."""
+    def measure(self, images: torch.Tensor, asked: torch.Tensor | None = None) -> dict[str, Any]:
+        """Fréchet distance, class coverage, confidence and recognised share of ``images`` (N, C, H, W) in [0, 1];
+        with ``asked`` (N,), the classes a conditional model was asked to draw, also its class accuracy and
+        confusion matrix (class_accuracy_from)."""
         if images.shape[0] < 2:
             raise ValueError("the Fréchet distance needs at least 2 images")
+        if asked is not None and asked.shape != (images.shape[0],):
+            raise ValueError(f"give one asked class per image: {images.shape[0]} images, asked {tuple(asked.shape)}")
         self.fid.reset()  # the generated side only; the real statistics stay
         counts = torch.zeros(10, dtype=torch.long)
         confidence = 0.0
+        assigned = []
         for batch in _batches(images):
             self.fid.update(batch, real=False)
             features = self._features()
-            top, predicted = self.classifier.model.head(features).softmax(dim=1).max(dim=1)
+            probabilities = self.classifier.model.head(features).softmax(dim=1)
+            top, predicted = probabilities.max(dim=1)
             real_like = self.range.within(features, predicted)
             recognised = real_like & (top > RECOGNISED_PROBABILITY)
             counts += torch.bincount(predicted[recognised], minlength=10)
             confidence += float((top * real_like).sum())  # outside the real range a probability means nothing
+            assigned.append(predicted.cpu())
+        classes = int(probabilities.shape[1])
         shares = counts.double() / images.shape[0]
-        return {
+        result = {
             "fd": float(self.fid.compute()),
             "classes_covered": int((shares >= COVERAGE_SHARE).sum()),
             "confidence": confidence / images.shape[0],
@@ -150,6 +164,30 @@ class QualityMeter:
             "n": int(images.shape[0]),
             "class_shares": [round(float(s), 4) for s in shares],
         }
+        if asked is not None:
+            result.update(class_accuracy_from(torch.cat(assigned), asked.cpu(), classes))
+        return result
+
+
+def asked_classes(meter: QualityMeter, n: int, seed: int) -> torch.Tensor:
+    """The classes a conditional model is asked for when it is measured: the real test split's own labels in a
+    seeded order, repeated past the split's length, so its n samples hold every class in about the test
+    split's proportions (MNIST's run from 892 to 1,135 images a class) and fd compares like with like."""
+    labels = meter.real_labels
+    if labels is None:
+        raise GencoreError("this meter was built without the test split's labels: a conditional model cannot be measured.")
+    order = labels[torch.randperm(len(labels), generator=torch.Generator().manual_seed(seed))]
+    return order.repeat(-(-n // len(order)))[:n]
+
+
+def class_accuracy_from(assigned: torch.Tensor, asked: torch.Tensor, classes: int = 10) -> dict[str, Any]:
+    """How often a conditional model draws the class it is asked for: ``class_accuracy``, the share of
+    samples whose classifier prediction (``assigned``, (N,)) is the asked class, and ``confusion``, a
+    (K, K) table of counts with the asked class in rows and the assigned one in columns. Every sample
+    counts, recognised or not: one the classifier cannot place is not the class asked for."""
+    confusion = torch.bincount(asked.long() * classes + assigned.long(), minlength=classes * classes).view(classes, classes)
+    return {"class_accuracy": float(confusion.diagonal().sum()) / max(int(asked.numel()), 1),
+            "confusion": confusion.tolist()}
 
 
 def default_classifier() -> str:
@@ -176,7 +214,7 @@ def _meter(dataset: str, data_root: str | None, train_if_missing: bool, choice: 
         classifier = shipped_classifier(dataset)
     else:
         classifier = get_classifier(dataset, data_root, train_if_missing=train_if_missing, test_data=test)
-    return QualityMeter(classifier, test.images)
+    return QualityMeter(classifier, test.images, test.labels)
 
 
 class QualityRows:
@@ -203,9 +241,11 @@ class QualityRows:
                     print(f"note: no quality numbers in the history ({error})", flush=True)
         if not isinstance(self.meter, QualityMeter):
             return
-        images = sample_images(trainer.models, config, self.samples, config.seed, trainer.device)
-        quality = self.meter.measure(images)
-        trainer.history[-1].update({name: quality[name] for name in ("fd", "classes_covered", "confidence")})
+        asked = asked_classes(self.meter, self.samples, config.seed) if config.family.conditional else None
+        images = sample_images(trainer.models, config, self.samples, config.seed, trainer.device, classes=asked)
+        quality = self.meter.measure(images, asked)
+        names = ("fd", "classes_covered", "confidence") + (("class_accuracy",) if asked is not None else ())
+        trainer.history[-1].update({name: quality[name] for name in names})
 
 
 def measure_floor(dataset: str, data_root: str | None = None, n: int = 10_000, seed: int = 0,
@@ -302,10 +342,11 @@ def evaluate_models(config: TrainConfig, models: dict[str, nn.Module], n: int = 
     root = data_root if data_root is not None else config.data_root
     meter = quality_meter(config.dataset, root, train_classifier, classifier)
     device = next(next(iter(models.values())).parameters()).device
-    images = sample_images(models, config, n, seed, device)
+    asked = asked_classes(meter, n, seed) if config.family.conditional else None  # the test split's labels
+    images = sample_images(models, config, n, seed, device, classes=asked)
     result: dict[str, Any] = {
         "model": config.model, "dataset": config.dataset, "latent_dim": config.latent_dim,
-        **meter.measure(images),
+        **meter.measure(images, asked),
         "classifier_accuracy": meter.classifier.test_accuracy,
         "classifier": meter.classifier.describe(),
     }
@@ -343,6 +384,9 @@ def format_quality(result: dict[str, Any], floor: dict[str, Any] | None = None) 
         f"  recognised      {result['recognised']:<8.3f} {real('recognised'):<13} share of samples predicted with probability "
         "> 1/2 inside that range",
     ]
+    if result.get("class_accuracy") is not None:
+        lines.append(f"  class_accuracy  {result['class_accuracy']:<8.3f} {'':<13} share of samples the classifier assigns to the "
+                     "class asked for (real test images score its test accuracy)")
     if floor and floor.get("n") != result["n"]:
         lines.append(f"  (the floor is for {floor['n']:,} images; fd grows as the sample count shrinks, so compare fd at equal counts)")
     if result.get("bits_per_dim") is not None:

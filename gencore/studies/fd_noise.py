@@ -31,8 +31,8 @@ COLUMNS = ("source", "dataset", "n", "seeds", "draws", "fd_mean", "fd_sd", "fd_m
 
 def measure_fd_noise(data_root: str | None = None, sources: tuple[str, ...] | None = None, draws: int = DRAWS,
                      folder: Path = STUDY, write: bool = True) -> list[dict[str, Any]]:
-    """fd of each shipped reference (``sources``: names such as 'gan-mnist'; None: all) and of the
-    real floor of each dataset, from ``draws`` sampling seeds; the networks never change, only the
+    """fd of each shipped reference (``sources``: names such as 'gan-mnist', measured and merged into
+    the shipped rows; None: all, and the real floor of each dataset), from ``draws`` sampling seeds; the networks never change, only the
     samples. Each draw of LARGE samples is measured whole, and in LARGE // SMALL disjoint parts of
     SMALL (independent draws of SMALL samples: every sample is drawn independently), so each seed
     gives one fd at 10,000 and five at 2,000, and every image passes the classifier once. One row
@@ -44,7 +44,7 @@ def measure_fd_noise(data_root: str | None = None, sources: tuple[str, ...] | No
     from gencore.engine.data import load_dataset
     from gencore.engine.runtime import machine_name
     from gencore.engine.sampling import sample_images
-    from gencore.quality.metrics import _batches, quality_meter
+    from gencore.quality.metrics import _batches, asked_classes, quality_meter
     from gencore.quality.reference import load_reference, manifest
 
     names = sources or tuple(sorted(manifest()["models"]))
@@ -53,7 +53,12 @@ def measure_fd_noise(data_root: str | None = None, sources: tuple[str, ...] | No
 
     def reference_draws(name: str) -> Any:
         reference = load_reference(name)
-        return (sample_images(reference.models, reference.config, LARGE, seed) for seed in seeds)
+        config = reference.config
+        meter = quality_meter(config.dataset, data_root, train_if_missing=False, classifier="shipped")
+        # A conditional model is asked for the classes its shipped measurement asked for (the test split's labels).
+        return (sample_images(reference.models, config, LARGE, seed,
+                              classes=asked_classes(meter, LARGE, seed) if config.family.conditional else None)
+                for seed in seeds)
 
     def floor_draws(dataset: str) -> Any:
         train = load_dataset(dataset, "train", data_root).images  # the floor's draw per seed, as metrics.measure_floor makes it
@@ -61,7 +66,8 @@ def measure_fd_noise(data_root: str | None = None, sources: tuple[str, ...] | No
 
     datasets = {name: manifest()["models"][name]["config"]["dataset"] for name in names}
     plan = [(f"ref:{name}", datasets[name], lambda name=name: reference_draws(name)) for name in names]
-    plan += [(REAL, dataset, lambda dataset=dataset: floor_draws(dataset)) for dataset in sorted(set(datasets.values()))]
+    if sources is None:  # everything, floors included; given sources are measured and merged into the shipped file
+        plan += [(REAL, dataset, lambda dataset=dataset: floor_draws(dataset)) for dataset in sorted(set(datasets.values()))]
     rows = []
     for source, dataset, images in plan:
         meter = quality_meter(dataset, data_root, train_if_missing=False, classifier="shipped")
@@ -76,7 +82,10 @@ def measure_fd_noise(data_root: str | None = None, sources: tuple[str, ...] | No
     if write:
         from gencore.engine.files import atomic_write
 
-        atomic_write(Path(folder) / FD_NOISE_FILE, lambda f: f.write(_csv(rows)), binary=False)
+        measured = {row["source"] for row in rows}
+        kept = [{**row, "fds": " ".join(f"{v:.4f}" for v in row["fds"])} for row in fd_noise(folder)
+                if row["source"] not in measured] if sources is not None else []  # as read, written back as they were
+        atomic_write(Path(folder) / FD_NOISE_FILE, lambda f: f.write(_csv(kept + rows)), binary=False)
     return rows
 
 
