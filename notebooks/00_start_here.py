@@ -38,8 +38,10 @@
 # | 5 | `05_wgan_gp_mnist` | the critic's loss, the gradient penalty | why the JSD stops guiding a generator and the Earth Mover distance does not, the critic, n_critic |
 # | 6 | `06_wgan_gp_cifar10` | Spearman's rank correlation | whether the Earth Mover estimate tracks sample quality, and whether the GAN's JSD does |
 # | 7 | `07_compare` | | the seed study's answers, each with its spread: which model, which latent size, what more epochs buy |
+# | 8 | `08_conditional` | the class as image channels | conditional generation (ask for a digit, a ship): the cVAE and the cGAN on both datasets, class-by-noise grids, walks between classes, the class accuracy |
 #
-# Read each model's MNIST notebook before its CIFAR-10 one: the CIFAR-10 notebook builds on it.
+# Read each model's MNIST notebook before its CIFAR-10 one: the CIFAR-10 notebook builds on it. 08 goes past the
+# seed study: read it after 01 and 03, whose models it conditions.
 #
 # ## How to run a notebook
 #

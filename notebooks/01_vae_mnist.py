@@ -47,6 +47,7 @@ subset: Optional[int] = None  # None: all 60,000 training images; 4096 for a qui
 data_root: Optional[str] = None  # folder holding the datasets; None: $GENCORE_DATA, else a download cache
 device: str = "auto"  # auto (CUDA, then MPS, then CPU), cpu, cuda or mps
 width: int = 64  # hidden layers of 8, 4 and 2 times this: 512, 256 and 128 units
+vae_network: str = "mlp"  # mlp (the seed's) or conv: DCGAN's generator as the decoder, width its channel count (02 compares them)
 precision: str = "fp32"  # the VAE trains in fp32 (bf16 is for the GAN steps)
 time_budget: Optional[float] = None  # minutes; training stops cleanly, saved, when they are spent
 runs_dir: str = "runs"  # finished runs are kept here and loaded, never trained twice
@@ -74,7 +75,7 @@ from gencore.course.exercises import check
 # injected by papermill are the ones used.
 config = TrainConfig(model="vae", dataset=dataset, latent_dim=latent_dim, epochs=epochs, batch_size=batch_size, lr=lr,
                      seed=seed, subset=subset, data_root=data_root, device=device, width=width, precision=precision,
-                     time_budget=time_budget)
+                     time_budget=time_budget, vae_network=vae_network)
 print(config)
 
 # %% [markdown]

@@ -52,7 +52,7 @@ print(f"{len(rows)} rows in the shipped study ({course.STUDY.relative_to(course.
 # 64, for a GPU). Each answer below is computed from these cells: a gap counts only where it exceeds the two cells'
 # spread over seeds (a one-seed cell borrows the largest spread measured for its pair, and no spread is taken
 # smaller than fd's noise from sampling alone, printed under each table). That noise is small here: every row is
-# on 10,000 samples, where sampling alone moves a shipped reference's fd by a standard deviation of 0.03 to 0.18,
+# on 10,000 samples, where sampling alone moves a shipped reference's fd by a standard deviation of 0.01 to 0.18,
 # below every spread over seeds the study measured (0.34 to 3.25). The seeds, not the samples, limit what it can
 # tell apart.
 

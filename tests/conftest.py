@@ -222,7 +222,7 @@ def _small_parameters(path: Path, root: Path, out: Path) -> dict:
 @pytest.fixture(scope="session")
 def student(tmp_path_factory: pytest.TempPathFactory, fixture_root: Path) -> dict[str, Path]:
     """Student copies written by the command line, run once by papermill with the shipped reference
-    models (use_reference) and small parameters: every notebook, 00 to 07. The notebook tests read
+    models (use_reference) and small parameters: every notebook, 00 to 08. The notebook tests read
     them, and the book is built from these same runs (test_book), so nothing executes twice."""
     import papermill
 

@@ -1,6 +1,6 @@
 """The course as a learner meets it: a real JupyterLab on 127.0.0.1, driven in Debian's Chromium by
 Playwright (never a downloaded browser). Runs a notebook prepared with small parameters, checks that
-no cell shows an error, trains, stops and compares in the panel, checks that its images are fully
+no cell shows an error, trains, stops and compares in the panel, picks a class in 08's class picker, checks that its images are fully
 visible and undistorted at 1366x768 with the file browser open, and reopens the saved notebook with
 a new kernel. Screenshots are kept in $GENCORE_SCREENSHOTS (else the test's temporary folder)."""
 
@@ -51,6 +51,10 @@ def lab(tmp_path_factory: pytest.TempPathFactory, fixture_root: Path):  # noqa: 
         "epochs": 1, "subset": 512, "data_root": str(data), "runs_dir": str(root / "runs"), "eval_samples": 300,
         "exercise_subset": 256, "use_reference": False, "own_minutes": 0})  # Run All trains the run the panel then shows
     nbformat.write(notebook, root / "course.ipynb")
+    conditional = parameterize_notebook(load_notebook_node(str(REPO / "notebooks" / "08_conditional.ipynb")), {
+        "data_root": str(data), "runs_dir": str(root / "runs"), "eval_samples": 300, "use_reference": True,
+        "exercise_epochs": 0, "own_minutes": 0})  # the shipped conditional models, nothing trained
+    nbformat.write(conditional, root / "conditional.ipynb")
     port = _free_port()
     outside = tmp_path_factory.mktemp("lab-state")
     env = {**os.environ, "JUPYTERLAB_SETTINGS_DIR": str(outside / "settings"), "JUPYTER_RUNTIME_DIR": str(outside / "runtime"),
@@ -79,8 +83,8 @@ def lab(tmp_path_factory: pytest.TempPathFactory, fixture_root: Path):  # noqa: 
     server.wait(timeout=30)
 
 
-def _open(lab: dict, page) -> None:  # noqa: ANN001
-    page.goto(f"{lab['url']}/lab/tree/course.ipynb?token={TOKEN}")
+def _open(lab: dict, page, name: str = "course.ipynb") -> None:  # noqa: ANN001
+    page.goto(f"{lab['url']}/lab/tree/{name}?token={TOKEN}")
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
     status = page.locator("#jp-main-statusbar")
     _wait(lambda: "Python 3" in status.inner_text() and "Idle" in status.inner_text(), 90, "the kernel did not start")
@@ -201,6 +205,30 @@ def test_a_learner_runs_the_notebook_trains_stops_and_compares_in_the_panel(lab:
     panel = page.locator(".jp-OutputArea-output").filter(has=page.get_by_role("button", name="Train")).last
     panel.scroll_into_view_if_needed()  # the panel itself, drawn from its saved state
     page.screenshot(path=str(lab["shots"] / "07-reopened-panel.png"))
+
+
+def test_a_learner_picks_a_class_in_08_and_sees_it_drawn(lab: dict) -> None:
+    page = lab["browser"].new_page(viewport={"width": 1366, "height": 768})
+    _open(lab, page, "conditional.ipynb")
+    _run_all(page)
+    assert _errors(page) == []
+    picker = page.locator(".jp-OutputArea-output .widget-vbox").filter(has=page.get_by_label("class")).last
+    picker.scroll_into_view_if_needed()
+    image = picker.locator("img.widget-image").first
+    first = image.get_attribute("src")
+    page.screenshot(path=str(lab["shots"] / "08-class-picker-0.png"))
+    picker.get_by_label("class").select_option(label="7: 7")
+    _wait(lambda: image.get_attribute("src") != first, 60, "the samples did not change with the class")
+    sevens = image.get_attribute("src")
+    picker.get_by_label("noise seed").fill("3")
+    picker.get_by_label("noise seed").press("Enter")
+    _wait(lambda: image.get_attribute("src") not in (first, sevens), 60, "the samples did not change with the seed")
+    box, natural = image.bounding_box(), image.evaluate("i => i.naturalWidth / i.naturalHeight")
+    assert abs(box["width"] / box["height"] - natural) / natural < 0.03, (box, natural)  # undistorted
+    page.screenshot(path=str(lab["shots"] / "08-class-picker-7.png"))
+    assert _errors(page) == []
+    page.close()
+    _shut_down_kernels(lab)
 
 
 def _shut_down_kernels(lab: dict) -> None:

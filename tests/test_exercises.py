@@ -91,6 +91,11 @@ def test_a_wrong_gradient_penalty_fails_naming_the_case(wrong, case: str) -> Non
         torch.fft.fft2(x.float() - x.float().mean((2, 3), keepdim=True)).abs().pow(2).sum((0, 1)))), r"stripes"),
     # 06: Pearson's correlation of the values instead of their ranks
     ("spearman", lambda a, b: float(torch.corrcoef(torch.tensor([a, b], dtype=torch.float64))[0, 1]), r"rises with the other"),
+    # 08: the class maps before the images, and the class in channel y instead of C + y
+    ("with_class_channels", lambda x, y, k: torch.cat([F.one_hot(y, k).to(x)[:, :, None, None].expand(-1, -1, *x.shape[2:]), x], 1),
+     r"first C channels are the images"),
+    ("with_class_channels", lambda x, y, k: torch.cat([x, F.one_hot(y, k + x.shape[1]).to(x)[:, :, None, None]
+                                                        .expand(-1, -1, *x.shape[2:])], 1), r"shape \(2, 5, 3, 3\)"),
 ])
 def test_other_classic_mistakes_fail_naming_the_case(name: str, wrong, case: str) -> None:  # noqa: ANN001
     with pytest.raises(ExerciseFailed, match=case):

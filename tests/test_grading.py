@@ -166,9 +166,11 @@ def test_every_number_the_solutions_guide_quotes_is_measured_or_arithmetic() -> 
     assert not [n for n in NUMBER.findall(measured) if n not in NUMBER.findall(printed)]
 
 
-def test_the_synthesis_question_closes_the_course() -> None:
+def test_the_synthesis_question_closes_the_seed_studys_part_of_the_course() -> None:
     last = [q for q in QUESTIONS.values() if q.notebook == "07_compare"][-1]
-    assert last.kind == "synthesis" and list(QUESTIONS.values())[-1] is last
+    seed_study = [q for q in QUESTIONS.values() if q.notebook <= "07_compare"]
+    assert last.kind == "synthesis" and seed_study[-1] is last
+    assert [q.notebook for q in QUESTIONS.values() if q.notebook > "07_compare"] == ["08_conditional"] * 2  # read after 07
 
 
 def test_the_instructors_guide_lists_every_question_and_the_syllabus_adds_up() -> None:
@@ -176,7 +178,7 @@ def test_the_instructors_guide_lists_every_question_and_the_syllabus_adds_up() -
     rows = re.findall(r"^\| `(\d\d_\w+)` \| (\d\d\.\d) \| ([a-z -]+) \| (\d+) \|", guide, re.M)
     assert rows == [(q.notebook, q.id, q.kind, str(q.points)) for q in QUESTIONS.values()]
     weeks = re.findall(r"^\| (\d) \| ((?:`\d\d_\w+`(?:, )?)+) \|[^|]+\| (\d+) \| (\d+) \| (\d+) \|$", guide, re.M)
-    assert [w[0] for w in weeks] == ["1", "2", "3"]
+    assert [w[0] for w in weeks] == ["1", "2", "3", "4"]  # the seed study's three, then 08
     stems = [re.findall(r"`(\d\d_\w+)`", w[1]) for w in weeks]
     assert sorted(s for week in stems for s in week) == sorted(p.stem for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
     for (_, _, exercise_points, written_points, total), week in zip(weeks, stems):
@@ -206,7 +208,7 @@ def test_the_solutions_guide_has_a_rubric_for_every_question_and_no_student_copy
     lines = _rubric_sentences()
     assert len(lines) > 100
     copies = write_student_copies(tmp_path / "student", NOTEBOOKS)
-    releases = [nbgrader_notebook(nbformat.read(p, as_version=4))[0] for p in sorted(NOTEBOOKS.glob("0[1-7]_*.ipynb"))]
+    releases = [nbgrader_notebook(nbformat.read(p, as_version=4))[0] for p in sorted(NOTEBOOKS.glob("0[1-8]_*.ipynb"))]
     for notebook in [nbformat.read(p, as_version=4) for p in copies] + releases:
         text = _words("\n".join(c.source for c in notebook.cells))
         leaked = [line for line in lines if line in text]
@@ -295,4 +297,24 @@ def test_nbgrader_releases_and_autogrades_the_course(tmp_path: Path, fixture_roo
     errors = [o for c in code for o in c.outputs if o.output_type == "error"]
     assert errors and all(o.ename in ("ExerciseFailed", "NotImplementedError") for o in errors), \
         [(o.ename, o.evalue[:200]) for o in errors]
+    # 08, past the seed study: blank 0, its solution the exercise's full 3 points (the written 5 wait for the instructor)
+    conditional = "08_conditional"
+    release = course / "release" / conditional / f"{conditional}.ipynb"
+    answers = {c.metadata["nbgrader"]["grade_id"]: c.source.replace("    ### BEGIN SOLUTION\n", "").replace("    ### END SOLUTION\n", "")
+               for c in nbgrader_notebook(nbformat.read(NOTEBOOKS / f"{conditional}.ipynb", as_version=4))[0].cells
+               if c.metadata.get("nbgrader", {}).get("solution") and c.cell_type == "code"}
+    assert list(answers) == ["answer_with_class_channels"]
+    for student, replace in {"untouched": {}, "solved": answers}.items():
+        notebook = nbformat.read(release, as_version=4)
+        for cell in notebook.cells:
+            if cell.metadata.get("nbgrader", {}).get("grade_id") in replace:
+                cell.source = replace[cell.metadata["nbgrader"]["grade_id"]]
+        (course / "submitted" / student / conditional).mkdir(parents=True)
+        nbformat.write(notebook, course / "submitted" / student / conditional / release.name)
+    _nbgrader(course, "autograde", conditional, "--force")
+    _nbgrader(course, "export")
+    scores = {row["student_id"]: (float(row["score"]), float(row["max_score"]))
+              for row in csv.DictReader((course / "grades.csv").open())
+              if row["assignment"] == conditional and row["student_id"] in ("untouched", "solved")}
+    assert scores == {"untouched": (0.0, 8.0), "solved": (3.0, 8.0)}, scores
     shutil.rmtree(course / "autograded")  # the checks' traces are large; nothing else is needed

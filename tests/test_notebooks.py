@@ -23,6 +23,7 @@ from gencore.course.exercises import reference
 
 FOLDER = REPO / "notebooks"
 NOTEBOOKS = sorted(FOLDER.glob("0[1-6]_*.ipynb"))  # one per model and dataset
+CONDITIONAL = FOLDER / "08_conditional.ipynb"  # the conditional models on both datasets
 ALL_NOTEBOOKS = sorted(FOLDER.glob("[0-9][0-9]_*.ipynb"))  # and 00_start_here, 07_compare
 START = FOLDER / "00_start_here.ipynb"
 REQUIRED = {"dataset", "latent_dim", "epochs", "batch_size", "lr", "seed", "subset", "data_root", "device", "precision",
@@ -36,7 +37,8 @@ MIN_FIGURES = {"01_vae_mnist": 8, "02_vae_cifar10": 8, "03_gan_mnist": 7, "04_ga
 
 def test_there_are_the_numbered_notebooks() -> None:
     assert [p.stem for p in ALL_NOTEBOOKS] == ["00_start_here", "01_vae_mnist", "02_vae_cifar10", "03_gan_mnist",
-                                               "04_gan_cifar10", "05_wgan_gp_mnist", "06_wgan_gp_cifar10", "07_compare"]
+                                               "04_gan_cifar10", "05_wgan_gp_mnist", "06_wgan_gp_cifar10", "07_compare",
+                                               "08_conditional"]
     assert not (FOLDER / "make_notebooks.py").exists(), "the notebooks are the source: no template writes them"
 
 
@@ -56,8 +58,9 @@ def test_every_notebook_ends_with_the_papers_it_teaches(path: Path) -> None:
     papers = re.findall(r"^- (.+\(https://arxiv\.org/abs/[0-9.]+\).*)$", last.source, re.M)
     readme = (REPO / "README.md").read_text().split("## Papers", 1)[1].split("\n## ", 1)[0]
     assert papers and all(f"- {paper}" in readme for paper in papers), "each paper as the README's list gives it"
-    if path.stem in ("00_start_here", "07_compare"):  # the map and the comparison name them all
-        assert len(papers) == readme.count("https://arxiv.org/abs/") == 6
+    if path.stem in ("00_start_here", "07_compare"):  # the map and the comparison name all the seed study's
+        seed_study = readme.split("Past the seed study", 1)[0]
+        assert len(papers) == seed_study.count("https://arxiv.org/abs/") == 6
 
 
 def test_the_pairing_is_configured_for_jupyterlab() -> None:
@@ -94,13 +97,13 @@ def test_papermill_reads_every_parameter_with_its_type_and_default(path: Path) -
 @pytest.fixture(scope="module")
 def executed(tmp_path_factory: pytest.TempPathFactory, fixture_root: Path) -> dict[str, Path]:
     """Every notebook but 07 (test_sweep runs it on a sweep) run by papermill with small parameters,
-    measuring quality with the shipped classifiers."""
+    training its own run and measuring quality with the shipped classifiers."""
     import papermill
 
     root = real_data_root() or fixture_root
     out = tmp_path_factory.mktemp("notebooks")
     results = {}
-    for path in [START, *NOTEBOOKS]:
+    for path in [START, *NOTEBOOKS, CONDITIONAL]:
         target = out / path.name
         papermill.execute_notebook(str(path), str(target), cwd=str(FOLDER), progress_bar=False, kernel_name="python3",
                                    parameters=_small_parameters(path, root, out))
@@ -153,6 +156,19 @@ def test_each_notebook_shows_the_code_that_trains_and_its_quality_numbers(execut
         assert "give the same numbers" in text  # the learner's functions trained like gencore's
 
 
+def test_08_trains_a_conditional_gan_with_the_learners_function_and_measures_its_class_accuracy(
+        executed: dict[str, Path]) -> None:
+    outputs = _outputs(executed["08_conditional"])
+    assert not [o for o in outputs if o.output_type == "error"]
+    assert sum("image/png" in o.get("data", {}) for o in outputs) >= 9  # grids, walks, confusion, the picker's first view
+    text = _text(executed["08_conditional"])
+    assert text.count(": all cases pass.") == EXERCISES["08_conditional"] and "give the same numbers" in text
+    assert "class_accuracy" in text and "cgan_step (gencore/engine/families/cgan.py" in text
+    assert "ref:cgan-mnist" in text and "ref:cvae-cifar10" in text  # both datasets' shipped models
+    runs = executed["08_conditional"].parent / "runs"
+    assert any(json.loads((d / "run.json").read_text())["status"] == "finished" for d in runs.glob("cgan-*"))
+
+
 def test_nbval_validates_the_executed_notebooks(executed: dict[str, Path], tmp_path: Path) -> None:
     """nbval re-runs each executed notebook (train-or-load now loads) and compares the cells
     marked NBVAL_CHECK_OUTPUT (data shapes, layer shapes) with papermill's outputs."""
@@ -174,7 +190,7 @@ def test_student_copies_hold_stubs_instead_of_solutions(student: dict[str, Path]
             assert "torch.randn_like" not in cell.source and "autograd.grad" not in cell.source
 
 
-@pytest.mark.parametrize("stem", [p.stem for p in NOTEBOOKS])
+@pytest.mark.parametrize("stem", [p.stem for p in [*NOTEBOOKS, CONDITIONAL]])
 def test_student_copies_run_to_the_end_on_the_shipped_models(student: dict[str, Path], stem: str) -> None:
     outputs = _outputs(student[stem])
     assert not [o for o in outputs if o.output_type == "error"]
@@ -199,5 +215,5 @@ def _answer_lines(name: str) -> list[str]:
 
 
 def test_nbval_validates_the_student_copies(student: dict[str, Path], tmp_path: Path) -> None:
-    result = run_nbval([student[p.stem] for p in NOTEBOOKS], tmp_path, FOLDER)  # the model notebooks, as before
+    result = run_nbval([student[p.stem] for p in [*NOTEBOOKS, CONDITIONAL]], tmp_path, FOLDER)  # the model notebooks
     assert result.returncode == 0, result.stdout[-3000:]

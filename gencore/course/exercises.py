@@ -1,6 +1,6 @@
 """The course's exercises and their checks. A learner writes a function (the reparameterisation,
 the KL term, the GAN and WGAN-GP losses, the gradient penalty, a Gaussian likelihood, a
-checkerboard measure, a rank correlation); ``check(name, fn)`` tests it against closed forms,
+checkerboard measure, a rank correlation, the class as image channels); ``check(name, fn)`` tests it against closed forms,
 case by case, and says which case failed with the expected and the obtained value. The exercises
 of the MNIST notebooks are parts of a family's step (gencore.engine.families), so the function that
 passes can train a model: ``Trainer(config, overrides={name: fn})``.
@@ -411,6 +411,76 @@ def _spearman_cases() -> list[Case]:
             Case("only the order counts: a rising transform of one list leaves rho unchanged", ranks_only)]
 
 
+# ---------------------------------------------------------------------- 08: the class as image channels
+
+
+def _class_channel_cases() -> list[Case]:
+    def tensor_of(obtained: Any, shape: tuple[int, ...]) -> str | None:
+        if not isinstance(obtained, torch.Tensor):
+            return f"not a tensor: {_describe(obtained)}"
+        return None if tuple(obtained.shape) == shape else f"shape {tuple(obtained.shape)}"
+
+    def image_kept(fn: Callable) -> tuple[bool, Any, Any]:
+        images = torch.rand(2, 1, 3, 3, generator=torch.Generator().manual_seed(8))
+        out = fn(images, torch.tensor([2, 0]), 4)
+        wrong = tensor_of(out, (2, 5, 3, 3))
+        if wrong:
+            return False, "shape (2, 5, 3, 3): 1 image channel + 4 class channels", wrong
+        return bool(torch.equal(out[:, :1], images)), "the first C channels are the images themselves", \
+            "they differ from the images" if not torch.equal(out[:, :1], images) else "kept"
+
+    def class_maps(fn: Callable) -> tuple[bool, Any, Any]:
+        out = fn(torch.zeros(2, 1, 3, 3), torch.tensor([2, 0]), 4)
+        if tensor_of(out, (2, 5, 3, 3)):
+            return False, "shape (2, 5, 3, 3)", tensor_of(out, (2, 5, 3, 3))
+        per_channel = out[:, 1:].float().mean(dim=(2, 3))  # (B, K): 1 for the class's channel, 0 for the others
+        expected = torch.tensor([[0.0, 0.0, 1.0, 0.0], [1.0, 0.0, 0.0, 0.0]])
+        return bool(torch.equal(per_channel, expected) and out[:, 1:].min() >= 0), \
+            "channel C + y all ones, the other class channels all zeros: " + str(expected.tolist()), \
+            "channel means " + str(per_channel.tolist())
+
+    def colour(fn: Callable) -> tuple[bool, Any, Any]:
+        images = torch.rand(3, 3, 2, 2, generator=torch.Generator().manual_seed(9)) * 2 - 1
+        out = fn(images, torch.tensor([9, 0, 5]), 10)
+        wrong = tensor_of(out, (3, 13, 2, 2))
+        if wrong:
+            return False, "shape (3, 13, 2, 2) for 3 colour images and 10 classes", wrong
+        hot = [int(out[i, 3:].float().mean(dim=(1, 2)).argmax()) for i in range(3)]
+        ok = torch.equal(out[:, :3], images) and hot == [9, 0, 5] and float(out[:, 3:].sum()) == 3 * 4
+        return ok, "images in channels 0-2, then one all-ones map per image at 3 + y: classes [9, 0, 5]", \
+            f"the ones in class channels {hot}, {float(out[:, 3:].sum()):g} ones in all"
+
+    def gradient(fn: Callable) -> tuple[bool, Any, Any]:
+        images = torch.rand(2, 1, 2, 2, requires_grad=True, generator=torch.Generator().manual_seed(10))
+        out = fn(images, torch.tensor([1, 1]), 3)
+        if not isinstance(out, torch.Tensor) or not out.requires_grad:
+            return False, "the generator learns through it: gradients reach the images", "no gradient path to the images"
+        out.sum().backward()
+        got = None if images.grad is None else images.grad.tolist()
+        return images.grad is not None and bool((images.grad == 1).all()), "d(sum of the output)/d(image) = 1 everywhere", got
+
+    return [Case("the output is (B, C + K, H, W) and its first C channels are the images", image_kept),
+            Case("class channel k is all ones for an image of class k, and zero for the other classes", class_maps),
+            Case("colour images and 10 classes: the class maps come after the 3 colour channels", colour),
+            Case("gradients pass through to the images (the generator is trained through the discriminator)", gradient)]
+
+
+def _class_channels_agree() -> list[Case]:
+    """A grader's hidden case: the same tensor as gencore's on random batches the learner never saw."""
+    def run(fn: Callable) -> tuple[bool, Any, Any]:
+        generator = torch.Generator().manual_seed(2026)
+        for _ in range(3):
+            images, labels = torch.randn(4, 2, 3, 3, generator=generator), torch.randint(0, 6, (4,), generator=generator)
+            theirs = fn(images, labels, 6)
+            with _checkers_own_call():  # gencore's answer, called by the check itself
+                ours = EXERCISES["with_class_channels"].answer()(images, labels, 6)
+            if not (isinstance(theirs, torch.Tensor) and theirs.shape == ours.shape and torch.allclose(theirs.float(), ours)):
+                return False, "gencore's tensor", _describe(theirs)
+        return True, "gencore's tensor", "the same"
+
+    return [Case("with_class_channels agrees with gencore's on 3 batches you have not seen", run)]
+
+
 # ---------------------------------------------------------------------- hidden cases: agreement with gencore's answer
 
 
@@ -482,6 +552,9 @@ EXERCISES: dict[str, Exercise] = {exercise.name: exercise for exercise in (
     Exercise("gaussian_nll", "02_vae_cifar10", 3, _gaussian_nll_cases, lambda: losses.gaussian_nll, HIDDEN["gaussian_nll"]),
     Exercise("nyquist_share", "04_gan_cifar10", 3, _nyquist_cases, lambda: lessons.nyquist_share, HIDDEN["nyquist_share"]),
     Exercise("spearman", "06_wgan_gp_cifar10", 2, _spearman_cases, lambda: lessons.spearman, HIDDEN["spearman"]),
+    # 08: the conditional GAN's step pairs each image with its class through this part, so an answer that passes trains it.
+    Exercise("with_class_channels", "08_conditional", 3, _class_channel_cases, _family_part("with_class_channels"),
+             _class_channels_agree),
 )}
 
 

@@ -38,7 +38,7 @@ QUESTIONS: dict[str, Question] = {q.id: q for q in (
     Question("01.3", "01_vae_mnist", 2, "read a figure", "the latent map: which digits neighbour each other, and what the 2-D "
              "model then confuses"),
     Question("02.1", "02_vae_cifar10", 2, "predict", "which spatial frequencies the VAE's images keep and lose",
-             shown_by="lessons.power_spectra("),
+             shown_by='"reconstructions": recon_many'),
     Question("02.2", "02_vae_cifar10", 3, "read a figure", "the KL per latent dimension: how many are used, why the loss closes "
              "the rest, and why 512 dimensions do not help"),
     Question("03.1", "03_gan_mnist", 3, "read a figure", "why the JSD estimate is not a distance to the data"),
@@ -60,6 +60,11 @@ QUESTIONS: dict[str, Question] = {q.id: q for q in (
              "sure the figure lets one be"),
     Question("07.2", "07_compare", 6, "synthesis", "the seed study's own questions: latent size, training length and "
              "the model, on each dataset, and what the losses can and cannot tell"),
+    # Past the seed study: 08 is read after 07, so the synthesis closes the seed study's part of the course.
+    Question("08.1", "08_conditional", 3, "read a figure", "what a column of the class-by-noise grid keeps across the "
+             "classes in the cVAE and the cGAN, and why the ELBO leaves the class out of z"),
+    Question("08.2", "08_conditional", 2, "predict", "which classes the conditional model confuses, in which direction, "
+             "and why", shown_by="display(conditional.confusion_figure("),
 )}
 
 

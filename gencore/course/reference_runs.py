@@ -37,22 +37,23 @@ class ReferenceRun:
     label: str
     device: torch.device = torch.device("cpu")
     run_dir: Path | None = None
+    test_labels: torch.Tensor | None = None  # the test images' classes (a conditional model's reconstructions)
 
-    def generate(self, z: torch.Tensor) -> torch.Tensor:
-        return generate(self.models, self.config, z.to(self.device))
+    def generate(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        return generate(self.models, self.config, z.to(self.device), labels)
 
     def sample(self, n: int, seed: int = 0, classes: torch.Tensor | None = None) -> torch.Tensor:
         return sample_images(self.models, self.config, n, seed, self.device, classes)
 
 
-def reference_run(model: str, dataset: str, data_root: str | None = None) -> ReferenceRun:
-    """The shipped reference model of a pair (``python -m gencore reference`` lists them), with
-    64 real test images for the figures that compare."""
-    reference = load_reference(f"{model}-{dataset}")
-    real = load_dataset(dataset, "test", data_root, subset=FIGURE_SAMPLES, seed=0).images
+def reference_run(model: str, dataset: str, data_root: str | None = None, name: str | None = None) -> ReferenceRun:
+    """The shipped reference model of a pair (``python -m gencore reference`` lists them), or the one
+    called ``name`` (such as 'vae-conv-cifar10'), with 64 real test images for the figures that compare."""
+    reference = load_reference(name or f"{model}-{dataset}")
+    real = load_dataset(reference.config.dataset, "test", data_root, subset=FIGURE_SAMPLES, seed=0)
     return ReferenceRun(reference.config, reference.models, reference.history, reference.trace,
-                        reference.entry.get("epochs_done", len(reference.history)), real, real, reference.entry,
-                        label=f"shipped reference ref:{reference.name}")
+                        reference.entry.get("epochs_done", len(reference.history)), real.images, real.images, reference.entry,
+                        label=f"shipped reference ref:{reference.name}", test_labels=real.labels)
 
 
 # The settings a learner sets in a notebook's first cell that change the model or its numbers, in the order the
@@ -143,3 +144,19 @@ def short_run(config: TrainConfig, runs_dir: str | Path, minutes: float, run: An
     images = trainer.global_step * quick.batch_size
     return own_run_figures(trainer, f"Your own run: {images:,} images in {trainer.seconds / 60:.1f} min at the cpu-fast "
                                     f"settings (width {quick.width}, lr {quick.lr:g}); samples at the end")
+
+
+def references_table(names: list[str]) -> str:
+    """Shipped references side by side as their manifest records them (10,000 samples each, the
+    shipped classifier): fd, recognised share, classes covered, and how long each trained."""
+    from gencore.quality.reference import reference_entry
+
+    lines = [f"{'':<24} {'network':<24} {'fd':>7} {'recognised':>10} {'classes':>7} {'trained':>16}"]
+    for name in names:
+        entry = reference_entry(name)
+        config = TrainConfig.from_dict(entry["config"])
+        network = f"{config.model} {getattr(config, 'vae_network', '')}".strip() + f", width {config.width}"
+        lines.append(f"{'ref:' + name:<24} {network:<24} {entry['fd']:>7.2f} {entry['recognised']:>10.3f} "
+                     f"{entry['classes_covered']:>7} {entry['train_seconds'] / 60:>6.1f} min, {entry['epochs_done']:>2} ep")
+    return "\n".join(lines)
+

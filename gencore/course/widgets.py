@@ -1,5 +1,5 @@
 """The notebooks' training panel: choose a latent size and epochs, Train, Stop, watch the loss
-curves and samples update every epoch, and compare the runs made so far.
+curves and samples update every epoch, and compare the runs made so far; and 08's class picker.
 
 Training runs in a background thread so that the Stop button stays clickable; the live
 views are PNG images, which a thread may update safely. Displayed under papermill or nbval,
@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import ipywidgets as w
+import torch
 
 from gencore.engine.config import TrainConfig
 from gencore.engine.errors import GencoreError
@@ -311,3 +312,29 @@ class ResultsBrowser:
 
 def _short(value: Any) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+PICKER_SAMPLES = 32  # images the class picker draws per change: four rows of eight
+
+
+def class_picker(run: Any, seed: int = 0) -> Any:
+    """Notebook 08's widget: choose a class (and a noise seed) and see PICKER_SAMPLES samples of it from
+    ``run`` (a conditional model: the learner's or the shipped one), redrawn on each change. It shows
+    the first class at once, so papermill and nbval see a drawn widget."""
+    from gencore.engine.datasets import get_dataset
+    from gencore.runs.plots import plot_samples
+
+    names = get_dataset(run.config.dataset).classes
+    chooser = w.Dropdown(options=[(f"{k}: {name}", k) for k, name in enumerate(names)], value=0, description="class")
+    noise = w.IntText(value=seed, description="noise seed", layout=w.Layout(width="180px"))
+    view = w.Image(format="png")
+
+    def draw(*_: Any) -> None:
+        images = run.sample(PICKER_SAMPLES, int(noise.value), torch.tensor(int(chooser.value)))
+        title = f"{getattr(run, 'label', '') or 'your run'}: {PICKER_SAMPLES} samples of class {names[chooser.value]}"
+        view.value = figure_png(plot_samples(images, title))
+
+    chooser.observe(draw, names="value")
+    noise.observe(draw, names="value")
+    draw()
+    return w.VBox([w.HBox([chooser, noise]), view])
