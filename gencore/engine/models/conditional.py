@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from gencore.engine.models.gan import Generator
+from gencore.engine.models.vae import VAE
 
 
 def one_hot(labels: torch.Tensor, classes: int) -> torch.Tensor:
@@ -70,10 +71,7 @@ class ConditionalVAE(nn.Module):
         """Latent codes (B, latent) and classes (B,) to images (B, C, H, W) in [0, 1]."""
         return self.decoder(torch.cat([z, one_hot(labels, self.classes).to(z)], dim=1))
 
-    @staticmethod
-    def reparameterize(mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
-        """z = mean + eps * exp(0.5 * log_var), eps ~ N(0, I), as in the VAE."""
-        return mean + torch.randn_like(mean) * torch.exp(0.5 * log_var)
+    reparameterize = staticmethod(VAE.reparameterize)  # z = mean + eps * exp(0.5 * log_var), the VAE's own
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         mean, log_var = self.encode(x, labels)
@@ -93,10 +91,14 @@ class ConditionalGenerator(nn.Module):
         self.latent_dim, self.classes = latent_dim, classes
         self.net = Generator(image_shape, latent_dim + classes, width)  # its first layer is K inputs wider
 
+    def inputs(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """What DCGAN's generator reads: [z, one_hot(y)], (B, latent + K)."""
+        return torch.cat([z, one_hot(labels, self.classes).to(z)], dim=1)
+
     def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        return self.net(torch.cat([z, one_hot(labels, self.classes).to(z)], dim=1))  # (B, C, H, W)
+        return self.net(self.inputs(z, labels))  # (B, C, H, W) in [-1, 1]
 
     @torch.no_grad()
     def sample(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        """Images in [0, 1] of the given classes from prior draws z ~ N(0, I)."""
-        return self.forward(z, labels).add(1.0).div(2.0).clamp(0.0, 1.0)
+        """Images in [0, 1] of the given classes from prior draws z ~ N(0, I), as the generator's own sample."""
+        return self.net.sample(self.inputs(z, labels))
