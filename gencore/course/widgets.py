@@ -332,7 +332,7 @@ def class_picker(run: Any, seed: int = 0) -> Any:
     def draw(*_: Any) -> None:
         images = run.sample(PICKER_SAMPLES, int(noise.value), torch.tensor(int(chooser.value)))
         title = f"{getattr(run, 'label', '') or 'your run'}: {PICKER_SAMPLES} samples of class {names[chooser.value]}"
-        view.value = figure_png(plot_samples(images, title))
+        view.value = figure_png(plot_samples(images, title, nrow=8))  # four rows of eight
 
     chooser.observe(draw, names="value")
     noise.observe(draw, names="value")
