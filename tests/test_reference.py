@@ -23,9 +23,9 @@ from gencore.quality.reference import FOLDER, load_reference, manifest, referenc
 from gencore.runs.start import start_run
 
 PAIRS = [f"{m}-{d}" for m in ("vae", "gan", "wgan-gp") for d in ("mnist", "cifar10")]
-# 08's conditional models, 02's convolutional VAE, and the GANs trained beside them on their machine
-PAST_THE_SEED = ["cgan-cifar10", "cgan-mnist", "cvae-cifar10", "cvae-mnist", "gan-cifar10-twin", "gan-mnist-twin",
-                 "vae-conv-cifar10"]
+# 08's conditional models, 02's convolutional VAE, the GANs trained beside them on their machine, and 09's DDPM
+PAST_THE_SEED = ["cgan-cifar10", "cgan-mnist", "cvae-cifar10", "cvae-mnist", "ddpm-mnist", "gan-cifar10-twin",
+                 "gan-mnist-twin", "vae-conv-cifar10"]
 
 
 def test_every_pair_has_a_reference_model_and_every_dataset_a_classifier_all_small() -> None:
@@ -41,6 +41,9 @@ def test_every_pair_has_a_reference_model_and_every_dataset_a_classifier_all_sma
         assert entry["trained_by"].startswith("python -m gencore train ")
     for entry in [*data["classifiers"].values(), *data["models"].values()]:
         assert sha256(FOLDER / entry["file"]) == entry["sha256"]
+    sizes = [entry["bytes"] / 1e6 for entry in data["models"].values()]
+    study = (REPO / "docs" / "study.md").read_text()
+    assert f"only in fp16 ({min(sizes):.2f} to {max(sizes):.2f} MB each)" in study
 
 
 @pytest.mark.parametrize("name", PAIRS)

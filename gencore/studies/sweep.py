@@ -129,6 +129,7 @@ def notebook_parameters(spec: RunSpec, settings: SweepSettings) -> dict[str, Any
         "eval_samples": settings.eval_samples, "result_json": str((results / spec.name / NOTEBOOK_RESULT_NAME).resolve()),
         "exercise_epochs": 0, "variance_epochs": 0,  # a sweep measures the study, not the learner's exercises and lessons
         "use_reference": False, "own_minutes": 0,  # a sweep trains its grid point, on any machine
+        "sweep_samples": 0, "cost_samples": 0,  # nor 09's sampler sweeps and cost table, minutes each
         **dict(spec.parameters),
     }
     declared = notebook_parameter_names(Path(settings.notebooks_dir) / _notebook(spec))

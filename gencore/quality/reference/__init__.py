@@ -203,7 +203,7 @@ def describe_references() -> str:
         c = entry["config"]
         own = own_settings_label(c)
         lines.append(
-            f"  {PREFIX}{name:<16} latent {c['latent_dim']:<3} width {c['width']:<3} lr {c['lr']:g} batch {c['batch_size']}, "
+            f"  {PREFIX}{name:<16} latent {str(c.get('latent_dim', '-')):<3} width {c['width']:<3} lr {c['lr']:g} batch {c['batch_size']}, "
             f"{own + ', ' if own else ''}{entry.get('epochs_done')} epochs ({entry.get('train_seconds', 0) / 60:.0f} min on {entry.get('device')}): "
             f"fd {entry['fd']:.2f}, {entry['classes_covered']} classes, confidence {entry['confidence']:.2f}"
             f"  [{entry['bytes'] / 1e6:.2f} MB]"
@@ -234,7 +234,7 @@ def reference_markdown() -> str:
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, entry in sorted(data["models"].items()):
         c = entry["config"]
-        lines.append(f"| `{PREFIX}{name}` | {c['latent_dim']} | {c['width']} | {c['lr']:g}, {c['batch_size']} | "
+        lines.append(f"| `{PREFIX}{name}` | {c.get('latent_dim', 'none')} | {c['width']} | {c['lr']:g}, {c['batch_size']} | "
                      f"{own_settings_label(c)} | {entry.get('epochs_done')} | {entry.get('train_seconds', 0) / 60:.0f} min | {entry['fd']:.2f} | "
                      f"{entry['classes_covered']} | {entry['confidence']:.2f} | {entry['recognised']:.2f} | "
                      f"{entry['bytes'] / 1e6:.2f} MB |")
