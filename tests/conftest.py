@@ -214,7 +214,8 @@ def _small_parameters(path: Path, root: Path, out: Path) -> dict:
     """Small values for every parameter the notebook has: about one epoch of 1,000 images."""
     wanted = {"epochs": 1, "subset": 1000, "data_root": str(root), "runs_dir": str(out / "runs"), "eval_samples": 500,
               "use_reference": False, "own_minutes": 0.05,  # train here; beside a reference, a 3-second run of one's own
-              "exercise_subset": 512, "variance_epochs": 1, "variance_subset": 512, "neighbour_pool": 1000, "estimate_steps": 1, "critic_steps": 20}
+              "exercise_subset": 512, "variance_epochs": 1, "variance_subset": 512, "neighbour_pool": 1000, "estimate_steps": 1, "critic_steps": 20,
+              "sweep_samples": 64, "cost_samples": 64, "eval_every": 0}  # 09: sampler sweeps and timings of 64 images
     names = _parameters(nbformat.read(path, as_version=4))
     return {k: v for k, v in wanted.items() if k in names}
 
@@ -222,7 +223,7 @@ def _small_parameters(path: Path, root: Path, out: Path) -> dict:
 @pytest.fixture(scope="session")
 def student(tmp_path_factory: pytest.TempPathFactory, fixture_root: Path) -> dict[str, Path]:
     """Student copies written by the command line, run once by papermill with the shipped reference
-    models (use_reference) and small parameters: every notebook, 00 to 08. The notebook tests read
+    models (use_reference) and small parameters: every notebook, 00 to 09. The notebook tests read
     them, and the book is built from these same runs (test_book), so nothing executes twice."""
     import papermill
 

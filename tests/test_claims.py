@@ -9,6 +9,7 @@ rounds them.
 from __future__ import annotations
 
 import csv
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -796,3 +797,62 @@ def test_02_measures_the_convolutional_vae_against_the_mlp_vae_and_the_gan_of_th
     closed, gap = mlp["fd"] - conv["fd"], mlp["fd"] - gan["fd"]
     assert closed < gap / 2 and f"about {round(closed)} of {round(gap)}" in text  # "less than half"
     assert conv["config"]["width"] == gan["config"]["width"] and conv["config"]["time_budget"] == gan["config"]["time_budget"]
+
+
+def test_09_quotes_the_shipped_ddpm_beside_the_gan_and_the_measured_sampling_seconds() -> None:
+    import statistics
+
+    text = _text("09_diffusion")
+    shown = text.split("**What it shows.** The shipped DDPM", 1)[1].split("**", 1)[0]
+    ddpm, gan, cgan = _shipped("ddpm-mnist"), _shipped("gan-mnist"), _shipped("cgan-mnist")
+    config = ddpm["config"]
+    assert f"trained for {ddpm['train_seconds'] / 60:.0f} minutes on a 2-core AMD EPYC ({ddpm['epochs_done']} epochs" in shown
+    assert f"its {config['time_budget']:g}-minute budget ended the {config['epochs']} asked for" in shown
+    assert f"with {config['sampling_steps']} DDIM steps and no guidance" in shown and config["guidance"] == 0
+    assert config["sampler"] == "ddim" and ddpm["n"] == 10_000
+    assert f"its fd is {ddpm['fd']:.2f}, below the shipped GAN's {gan['fd']:.2f} ({gan['epochs_done']} epochs in " \
+           f"{gan['train_seconds'] / 60:.0f} minutes)" in shown and ddpm["fd"] < gan["fd"]
+    assert f"recognises {ddpm['recognised']:.3f} of its samples against the GAN's {gan['recognised']:.3f}" in shown
+    assert ddpm["recognised"] >= gan["recognised"]  # "at least as large", and #35's target
+    assert f"draws it {ddpm['class_accuracy']:.3f} of the time, less often than 08's conditional GAN " \
+           f"({cgan['class_accuracy']:.3f}" in shown and ddpm["class_accuracy"] < cgan["class_accuracy"]
+    from gencore.studies.fd_noise import noise_row
+
+    assert f"a standard deviation of {noise_row('gan', 'mnist', 10_000)['fd_sd']:.2f} at 10,000 samples" in shown
+    assert noise_row("ddpm", "mnist", 10_000) is None  # "not measured"
+    # the command-line seconds: medians of the shipped measurement
+    timing = json.loads((REPO / "notebooks" / "reference" / "diffusion" / "sample_seconds.json").read_text())
+    ddpm_s, gan_s = (statistics.median(timing["seconds"][f"ref:{n}"]) for n in ("ddpm-mnist", "gan-mnist"))
+    gap = text.split("**What the gap buys.**", 1)[1].split("**", 1)[0]
+    assert f"took {ddpm_s:.1f} s on the 2-core AMD EPYC (the median of three runs), and `ref:gan-mnist` {gan_s:.1f} s" in gap
+    assert "twelve times as long" in gap and round(ddpm_s / gan_s) == 12
+    assert f"for {config['sampling_steps']} passes of the U-Net" in gap
+    assert ddpm_s <= 60  # #35's target: 1,000 MNIST images in at most a minute on 2 cores
+
+
+def test_09_quotes_the_shipped_sampler_sweeps() -> None:
+    from gencore.course.diffusion import read_sweeps
+    from gencore.studies.fd_noise import noise_row
+
+    rows = read_sweeps()
+    steps = {r["sampling_steps"]: r for r in rows if r["sweep"] == "steps"}
+    guided = {r["guidance"]: r for r in rows if r["sweep"] == "guidance"}
+    assert {r["n"] for r in rows} == {1000} and sorted(steps) == [5, 10, 25, 50] and sorted(guided) == [0, 0.3, 1, 3]
+    text = _text("09_diffusion")
+    shown = text.split("**What it shows.** Measured on the shipped model", 1)[1].split("**", 1)[0]
+    assert f"({steps[5]['seconds_per_1000']:.1f} s per 1,000 images at 5 steps, {steps[50]['seconds_per_1000']:.1f} s at 50)" in shown
+    assert (f"it is {steps[5]['fd']:.2f} at 5 steps, {steps[10]['fd']:.2f} at 10, {steps[25]['fd']:.2f} at 25 (the shipped "
+            f"default) and {steps[50]['fd']:.2f} at 50") in shown
+    assert min(steps.values(), key=lambda r: r["fd"]) is steps[10]  # "10 steps were the best measured"
+    assert max(steps.values(), key=lambda r: r["class_accuracy"]) is steps[10]
+    assert f"highest at 10 steps too ({steps[10]['class_accuracy']:.3f})" in shown
+    assert _shipped("ddpm-mnist")["config"]["sampling_steps"] == 25
+    ratio = guided[0.3]["seconds_per_1000"] / guided[0]["seconds_per_1000"]
+    assert f"Guidance costs {ratio:.1f} times the seconds ({guided[0.3]['seconds_per_1000']:.1f} s against " \
+           f"{guided[0]['seconds_per_1000']:.1f} at 25 steps" in shown
+    assert f"lowers fd from {guided[0]['fd']:.2f} to {guided[0.3]['fd']:.2f} and raises the class accuracy from " \
+           f"{guided[0]['class_accuracy']:.3f} to {guided[0.3]['class_accuracy']:.3f}" in shown
+    assert f"at $w=1$ fd rises to {guided[1]['fd']:.2f}, and at $w=3$ to {guided[3]['fd']:.2f}, with a class accuracy of " \
+           f"{guided[3]['class_accuracy']:.3f}, near chance" in shown and guided[3]["class_accuracy"] < 0.15
+    assert guided[0]["fd"] == steps[25]["fd"]  # the same setting, measured twice from the same seed
+    assert f"a standard deviation of {noise_row('gan', 'mnist', 2000)['fd_sd']:.2f})" in shown

@@ -96,6 +96,18 @@ def test_a_wrong_gradient_penalty_fails_naming_the_case(wrong, case: str) -> Non
      r"first C channels are the images"),
     ("with_class_channels", lambda x, y, k: torch.cat([x, F.one_hot(y, k + x.shape[1]).to(x)[:, :, None, None]
                                                         .expand(-1, -1, *x.shape[2:])], 1), r"shape \(2, 5, 3, 3\)"),
+    # 09: the variances where the standard deviations belong, and one abar for the whole batch
+    ("q_sample", lambda x0, t, e, s: s.alphas_cumprod[t].view(-1, 1, 1, 1) * x0 + (1 - s.alphas_cumprod[t].view(-1, 1, 1, 1)) * e,
+     r"equals the closed form"),
+    ("q_sample", lambda x0, t, e, s: s.alphas_cumprod[t[0]].sqrt() * x0 + (1 - s.alphas_cumprod[t[0]]).sqrt() * e,
+     r"each image at its own t"),
+    # 09: x0_hat left unclipped, and the last step read as abar_{-1} = abar_{T-1} (Python's index -1)
+    ("ddim_step", lambda e, t, tp, x, s: s.alphas_cumprod[tp if tp >= 0 else 0].sqrt() * 0 + (
+        (1.0 if tp < 0 else s.alphas_cumprod[tp]) ** 0.5 * (x - (1 - s.alphas_cumprod[t]).sqrt() * e) / s.alphas_cumprod[t].sqrt()
+        + (0.0 if tp < 0 else 1 - s.alphas_cumprod[tp]) ** 0.5 * e), r"clipped to \[-1, 1\]"),
+    ("ddim_step", lambda e, t, tp, x, s: s.alphas_cumprod[tp].sqrt() * ((x - (1 - s.alphas_cumprod[t]).sqrt() * e)
+                                                                       / s.alphas_cumprod[t].sqrt()).clamp(-1, 1)
+     + (1 - s.alphas_cumprod[tp]).sqrt() * e, r"the last step \(t_prev = -1\) gives the clean image"),
 ])
 def test_other_classic_mistakes_fail_naming_the_case(name: str, wrong, case: str) -> None:  # noqa: ANN001
     with pytest.raises(ExerciseFailed, match=case):

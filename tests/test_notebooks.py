@@ -24,6 +24,7 @@ from gencore.course.exercises import reference
 FOLDER = REPO / "notebooks"
 NOTEBOOKS = sorted(FOLDER.glob("0[1-6]_*.ipynb"))  # one per model and dataset
 CONDITIONAL = FOLDER / "08_conditional.ipynb"  # the conditional models on both datasets
+DIFFUSION = FOLDER / "09_diffusion.ipynb"  # the DDPM on MNIST
 ALL_NOTEBOOKS = sorted(FOLDER.glob("[0-9][0-9]_*.ipynb"))  # and 00_start_here, 07_compare
 START = FOLDER / "00_start_here.ipynb"
 REQUIRED = {"dataset", "latent_dim", "epochs", "batch_size", "lr", "seed", "subset", "data_root", "device", "precision",
@@ -38,7 +39,7 @@ MIN_FIGURES = {"01_vae_mnist": 8, "02_vae_cifar10": 8, "03_gan_mnist": 7, "04_ga
 def test_there_are_the_numbered_notebooks() -> None:
     assert [p.stem for p in ALL_NOTEBOOKS] == ["00_start_here", "01_vae_mnist", "02_vae_cifar10", "03_gan_mnist",
                                                "04_gan_cifar10", "05_wgan_gp_mnist", "06_wgan_gp_cifar10", "07_compare",
-                                               "08_conditional"]
+                                               "08_conditional", "09_diffusion"]
     assert not (FOLDER / "make_notebooks.py").exists(), "the notebooks are the source: no template writes them"
 
 
@@ -75,7 +76,9 @@ def test_notebook_has_a_parameters_cell_and_no_outputs(path: Path) -> None:
     code = [c for c in notebook.cells if c.cell_type == "code"]
     assert "parameters" in code[0].metadata.get("tags", []), "the first code cell must be tagged 'parameters'"
     names = set(_parameters(notebook))
-    assert REQUIRED <= names or path.stem in ("00_start_here", "07_compare")
+    # 09's DDPM has no latent vector and trains in fp32 only (its step takes no autocast)
+    required = REQUIRED - {"latent_dim", "precision"} if path.stem == "09_diffusion" else REQUIRED
+    assert required <= names or path.stem in ("00_start_here", "07_compare")
     if "wgan" in path.stem:
         assert {"n_critic", "gp_weight"} <= names
     for cell in code:
@@ -103,7 +106,7 @@ def executed(tmp_path_factory: pytest.TempPathFactory, fixture_root: Path) -> di
     root = real_data_root() or fixture_root
     out = tmp_path_factory.mktemp("notebooks")
     results = {}
-    for path in [START, *NOTEBOOKS, CONDITIONAL]:
+    for path in [START, *NOTEBOOKS, CONDITIONAL, DIFFUSION]:
         target = out / path.name
         papermill.execute_notebook(str(path), str(target), cwd=str(FOLDER), progress_bar=False, kernel_name="python3",
                                    parameters=_small_parameters(path, root, out))
@@ -169,6 +172,22 @@ def test_08_trains_a_conditional_gan_with_the_learners_function_and_measures_its
     assert any(json.loads((d / "run.json").read_text())["status"] == "finished" for d in runs.glob("cgan-*"))
 
 
+def test_09_trains_a_ddpm_with_the_learners_forward_process_and_samples_through_their_step(
+        executed: dict[str, Path]) -> None:
+    outputs = _outputs(executed["09_diffusion"])
+    assert not [o for o in outputs if o.output_type == "error"]
+    # the forward process, the learner's run, the path, the shipped and own sweeps, the picker, the losses
+    assert sum("image/png" in o.get("data", {}) for o in outputs) >= 7
+    text = _text(executed["09_diffusion"])
+    assert text.count(": all cases pass.") == EXERCISES["09_diffusion"] == 2 and "give the same numbers" in text
+    assert "ddpm_training_step (gencore/engine/families/diffusion.py" in text and "class_accuracy" in text
+    assert "seconds_per_1000" not in text and "s/1000" in text  # the sweeps' and the cost table's columns
+    for model in ("vae", "gan", "wgan-gp", "ddpm"):
+        assert f"\n{model:8} " in text  # each shipped MNIST model in the cost table
+    runs = executed["09_diffusion"].parent / "runs"
+    assert any(json.loads((d / "run.json").read_text())["status"] == "finished" for d in runs.glob("ddpm-*"))
+
+
 def test_nbval_validates_the_executed_notebooks(executed: dict[str, Path], tmp_path: Path) -> None:
     """nbval re-runs each executed notebook (train-or-load now loads) and compares the cells
     marked NBVAL_CHECK_OUTPUT (data shapes, layer shapes) with papermill's outputs."""
@@ -190,7 +209,7 @@ def test_student_copies_hold_stubs_instead_of_solutions(student: dict[str, Path]
             assert "torch.randn_like" not in cell.source and "autograd.grad" not in cell.source
 
 
-@pytest.mark.parametrize("stem", [p.stem for p in [*NOTEBOOKS, CONDITIONAL]])
+@pytest.mark.parametrize("stem", [p.stem for p in [*NOTEBOOKS, CONDITIONAL, DIFFUSION]])
 def test_student_copies_run_to_the_end_on_the_shipped_models(student: dict[str, Path], stem: str) -> None:
     outputs = _outputs(student[stem])
     assert not [o for o in outputs if o.output_type == "error"]
@@ -215,5 +234,5 @@ def _answer_lines(name: str) -> list[str]:
 
 
 def test_nbval_validates_the_student_copies(student: dict[str, Path], tmp_path: Path) -> None:
-    result = run_nbval([student[p.stem] for p in [*NOTEBOOKS, CONDITIONAL]], tmp_path, FOLDER)  # the model notebooks
+    result = run_nbval([student[p.stem] for p in [*NOTEBOOKS, CONDITIONAL, DIFFUSION]], tmp_path, FOLDER)  # the model notebooks
     assert result.returncode == 0, result.stdout[-3000:]

@@ -1,6 +1,7 @@
 """The course's exercises and their checks. A learner writes a function (the reparameterisation,
 the KL term, the GAN and WGAN-GP losses, the gradient penalty, a Gaussian likelihood, a
-checkerboard measure, a rank correlation, the class as image channels); ``check(name, fn)`` tests it against closed forms,
+checkerboard measure, a rank correlation, the class as image channels, the diffusion
+forward process and a DDIM step); ``check(name, fn)`` tests it against closed forms,
 case by case, and says which case failed with the expected and the obtained value. The exercises
 of the MNIST notebooks are parts of a family's step (gencore.engine.families), so the function that
 passes can train a model: ``Trainer(config, overrides={name: fn})``.
@@ -496,6 +497,109 @@ def _agrees(name: str, inputs: Callable[[torch.Generator], tuple[Any, ...]], dra
     return [Case(f"{name} agrees with gencore's on {draws} inputs you have not seen", run)]
 
 
+# ---------------------------------------------------------------------- 09: the forward process and a reverse step
+
+
+def _tensor_close(obtained: Any, expected: torch.Tensor, what: str, atol: float = 1e-5) -> tuple[bool, Any, Any]:
+    if not isinstance(obtained, torch.Tensor) or obtained.shape != expected.shape:
+        return False, f"{what}: a tensor of shape {tuple(expected.shape)}", _describe(obtained)
+    gap = float((obtained.float() - expected).abs().max())
+    return gap <= atol, f"{what} (largest difference at most {atol:g})", f"largest difference {gap:.3g}"
+
+
+def _q_sample_cases() -> list[Case]:
+    from gencore.engine import diffusion
+
+    schedule = diffusion.linear_schedule(1000)
+
+    def closed_form(fn: Callable) -> tuple[bool, Any, Any]:
+        g = torch.Generator().manual_seed(21)
+        x0, noise = torch.rand(3, 1, 4, 4, generator=g) * 2 - 1, torch.randn(3, 1, 4, 4, generator=g)
+        t = torch.tensor([0, 499, 999])
+        abar = schedule.alphas_cumprod[t].view(3, 1, 1, 1)
+        return _tensor_close(fn(x0, t, noise, schedule), abar.sqrt() * x0 + (1 - abar).sqrt() * noise,
+                             "sqrt(abar_t) x0 + sqrt(1 - abar_t) eps, each image at its own t")
+
+    def moments(fn: Callable) -> tuple[bool, Any, Any]:
+        g = torch.Generator().manual_seed(22)
+        x0 = torch.full((4000, 1, 2, 2), 0.8)  # one image, many noise draws
+        t = torch.full((4000,), 300)
+        x_t = fn(x0, t, torch.randn(4000, 1, 2, 2, generator=g), schedule)
+        abar = float(schedule.alphas_cumprod[300])
+        mean, variance = float(x_t.mean()), float(x_t.var())
+        ok = abs(mean - abar**0.5 * 0.8) < 0.02 and abs(variance - (1 - abar)) < 0.03
+        return ok, f"mean sqrt(abar) x0 = {abar**0.5 * 0.8:.3f}, variance 1 - abar = {1 - abar:.3f} (t = 300)", \
+            f"mean {mean:.3f}, variance {variance:.3f}"
+
+    def start_and_end(fn: Callable) -> tuple[bool, Any, Any]:
+        x0, noise = torch.full((2, 1, 3, 3), -1.0), torch.full((2, 1, 3, 3), 0.5)
+        x_t = fn(x0, torch.tensor([0, 999]), noise, schedule)
+        if not isinstance(x_t, torch.Tensor) or x_t.shape != x0.shape:
+            return False, "a tensor of shape (2, 1, 3, 3)", _describe(x_t)
+        first, last = float(x_t[0].mean()), float(x_t[1].mean())
+        ok = abs(first + 1) < 0.01 and abs(last - 0.5) < 0.01
+        return ok, "t = 0 keeps almost all of x0 (-1.00); t = 999 is almost all noise (0.50)", f"{first:.3f} and {last:.3f}"
+
+    return [Case("equals the closed form, q(x_t | x_0) = N(sqrt(abar_t) x_0, (1 - abar_t) I), per image", closed_form),
+            Case("over many noise draws, its mean is sqrt(abar_t) x_0 and its variance 1 - abar_t", moments),
+            Case("at t = 0 it is nearly x_0; at the last step nearly the noise alone", start_and_end)]
+
+
+def _ddim_step_cases() -> list[Case]:
+    from gencore.engine import diffusion
+
+    schedule = diffusion.linear_schedule(1000)
+
+    def exact(g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        return torch.rand(2, 1, 3, 3, generator=g) * 1.8 - 0.9, torch.randn(2, 1, 3, 3, generator=g)
+
+    def same_trajectory(fn: Callable) -> tuple[bool, Any, Any]:
+        x0, eps = exact(torch.Generator().manual_seed(23))
+        with _checkers_own_call():  # the case's fixtures, made with gencore's forward process
+            x_t = diffusion.q_sample(x0, torch.tensor([600, 600]), eps, schedule)
+            expected = diffusion.q_sample(x0, torch.tensor([400, 400]), eps, schedule)
+        return _tensor_close(fn(eps, 600, 400, x_t, schedule), expected,
+                             "with the true eps, x_600 steps to x_400 of the same x0 and eps", atol=1e-4)
+
+    def last_step(fn: Callable) -> tuple[bool, Any, Any]:
+        x0, eps = exact(torch.Generator().manual_seed(24))
+        with _checkers_own_call():
+            x_t = diffusion.q_sample(x0, torch.tensor([20, 20]), eps, schedule)
+        return _tensor_close(fn(eps, 20, -1, x_t, schedule), x0, "t_prev = -1 (abar = 1) lands on x0 itself", atol=1e-4)
+
+    def clipped(fn: Callable) -> tuple[bool, Any, Any]:
+        eps = torch.zeros(1, 1, 2, 2)
+        abar = schedule.alphas_cumprod[100]
+        x_t = abar.sqrt() * torch.tensor([[[[3.0, -3.0], [0.5, 1.0]]]])  # x0_hat = 3, -3, 0.5, 1 with eps = 0
+        return _tensor_close(fn(eps, 100, -1, x_t, schedule), torch.tensor([[[[1.0, -1.0], [0.5, 1.0]]]]),
+                             "x0_hat clipped to the data's [-1, 1] before the step", atol=1e-4)
+
+    return [Case("given the true noise, a step from t to t_prev stays on the same path: q(x_t_prev | x0) with that eps",
+                 same_trajectory),
+            Case("the last step (t_prev = -1) gives the clean image", last_step),
+            Case("the predicted clean image is clipped to [-1, 1]", clipped)]
+
+
+def _ddim_inputs(g: torch.Generator) -> tuple[Any, ...]:
+    from gencore.engine import diffusion
+
+    t = int(torch.randint(50, 900, (1,), generator=g))
+    with _checkers_own_call():
+        schedule = diffusion.linear_schedule(1000)
+    return (torch.randn(3, 1, 4, 4, generator=g), t, t - int(torch.randint(1, 50, (1,), generator=g)),
+            torch.randn(3, 1, 4, 4, generator=g), schedule)
+
+
+def _q_sample_inputs(g: torch.Generator) -> tuple[Any, ...]:
+    from gencore.engine import diffusion
+
+    with _checkers_own_call():
+        schedule = diffusion.linear_schedule(1000)
+    return (torch.rand(4, 1, 5, 5, generator=g) * 2 - 1, torch.randint(0, 1000, (4,), generator=g),
+            torch.randn(4, 1, 5, 5, generator=g), schedule)
+
+
+
 def _logits(g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     return 3 * torch.randn(12, generator=g), 3 * torch.randn(20, generator=g)
 
@@ -510,6 +614,8 @@ HIDDEN: dict[str, Callable[[], list[Case]]] = {
     "nyquist_share": lambda: _agrees("nyquist_share", lambda g: (torch.rand(3, 3, 8, 8, generator=g).pow(3),)),
     "with_class_channels": lambda: _agrees("with_class_channels", lambda g: (torch.randn(4, 2, 3, 3, generator=g),
                                                                          torch.randint(0, 6, (4,), generator=g), 6)),
+    "q_sample": lambda: _agrees("q_sample", _q_sample_inputs),
+    "ddim_step": lambda: _agrees("ddim_step", _ddim_inputs),
     "spearman": lambda: _agrees("spearman", lambda g: (torch.randn(9, generator=g).tolist(), torch.randn(9, generator=g).tolist())),
 }
 
@@ -549,7 +655,17 @@ EXERCISES: dict[str, Exercise] = {exercise.name: exercise for exercise in (
     # 08: the conditional GAN's step pairs each image with its class through this part, so an answer that passes trains it.
     Exercise("with_class_channels", "08_conditional", 3, _class_channel_cases, _family_part("with_class_channels"),
              HIDDEN["with_class_channels"]),
+    # 09: the DDPM's step noises each batch through q_sample, so an answer that passes trains it; the sampler
+    # path of 09 runs through the learner's ddim_step.
+    Exercise("q_sample", "09_diffusion", 3, _q_sample_cases, _family_part("q_sample"), HIDDEN["q_sample"]),
+    Exercise("ddim_step", "09_diffusion", 3, _ddim_step_cases, lambda: _ddim_step(), HIDDEN["ddim_step"]),
 )}
+
+
+def _ddim_step() -> Callable[..., Any]:
+    from gencore.engine import diffusion
+
+    return diffusion.ddim_step
 
 
 def exercise_family(name: str) -> Family:
