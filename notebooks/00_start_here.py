@@ -39,9 +39,11 @@
 # | 6 | `06_wgan_gp_cifar10` | Spearman's rank correlation | whether the Earth Mover estimate tracks sample quality, and whether the GAN's JSD does |
 # | 7 | `07_compare` | | the seed study's answers, each with its spread: which model, which latent size, what more epochs buy |
 # | 8 | `08_conditional` | the class as image channels | conditional generation (ask for a digit, a ship): the cVAE and the cGAN on both datasets, class-by-noise grids, walks between classes, the class accuracy |
+# | 9 | `09_diffusion` | the forward process, one DDIM step | denoising diffusion on MNIST: noise prediction as score matching and an ELBO, one sample's path from noise to digit, quality against sampling steps and guidance, the cost of many passes beside the VAE, GAN and WGAN-GP |
 #
 # Read each model's MNIST notebook before its CIFAR-10 one: the CIFAR-10 notebook builds on it. 08 goes past the
-# seed study: read it after 01 and 03, whose models it conditions.
+# seed study: read it after 01 and 03, whose models it conditions; 09 after 07 and 08, whose rulers and class
+# conditioning it uses.
 #
 # ## How to run a notebook
 #
