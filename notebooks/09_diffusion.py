@@ -259,8 +259,9 @@ quality = course.quality(run, eval_samples, seed, data_root, measure)
 # them, its fd is 3.51, below the shipped GAN's 4.12 (9 epochs in 5 minutes), and the classifier recognises 0.678 of
 # its samples against the GAN's 0.665. Asked for a digit, it draws it 0.730 of the time, less often than 08's
 # conditional GAN (0.926; why was not measured: neither guidance, which section 6 tries, nor a wider network). Each
-# model is one training seed, and the DDPM's fd noise from sampling
-# alone is not measured (the GAN's is a standard deviation of 0.03 at 10,000 samples, docs/study.md). At
+# model is one training seed. From sampling alone, the DDPM's fd has a standard deviation of 0.02 at 10,000 samples
+# (three sampling seeds) and 0.13 at 2,000, the GAN's 0.03 and 0.15 (docs/study.md): the gap between the two, 0.61,
+# is many times that, though not a spread over training seeds, which were not run. At
 # `eval_samples` = 2,000 fd reads higher than at 10,000, for every model: compare it with the 2,000-sample rows.
 
 # %% [markdown]
@@ -299,8 +300,8 @@ lesson.sweep_figure(shipped_sweeps, "shipped DDPM")
 # little helps: $w=0.3$ lowers fd from 3.53 to 2.73 and raises the class accuracy from 0.721 to 0.838. More hurts:
 # at $w=1$ fd rises to 8.36, and at $w=3$ to 41.08, with a class accuracy of 0.124, near chance: pushed that far
 # from the unconditional prediction, the samples become thick tangles of strokes that are no digit. One model,
-# one seed, 1,000 samples a point, whose fd noise from sampling alone is not measured (the shipped GAN's at 2,000
-# samples is a standard deviation of 0.15): read a difference of a few tenths as one observation.
+# one seed, 1,000 samples a point (fd's standard deviation from sampling alone is 0.13 at 2,000 samples, and larger
+# at fewer): read a difference of a few tenths as one observation.
 
 # %% [markdown]
 # And the same sweeps on `run`, measured here with `sweep_samples` images a point:

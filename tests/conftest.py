@@ -215,7 +215,7 @@ def _small_parameters(path: Path, root: Path, out: Path) -> dict:
     wanted = {"epochs": 1, "subset": 1000, "data_root": str(root), "runs_dir": str(out / "runs"), "eval_samples": 500,
               "use_reference": False, "own_minutes": 0.05,  # train here; beside a reference, a 3-second run of one's own
               "exercise_subset": 512, "variance_epochs": 1, "variance_subset": 512, "neighbour_pool": 1000, "estimate_steps": 1, "critic_steps": 20,
-              "sweep_samples": 64, "cost_samples": 64, "eval_every": 0}  # 09: sampler sweeps and timings of 64 images
+              "sweep_samples": 16, "cost_samples": 16, "eval_every": 0}  # 09: sampler sweeps and timings of 16 images
     names = _parameters(nbformat.read(path, as_version=4))
     return {k: v for k, v in wanted.items() if k in names}
 

@@ -164,7 +164,7 @@ DDPM_FAMILY = Family(
     paper_settings=Settings(128, 2e-4, (0.9, 0.999), "Ho et al. 2020, appendix B (CIFAR-10): Adam, lr 2e-4, batch 128"),
     own_settings=DdpmSettings,
     notebooks={"mnist": "09_diffusion.ipynb"},  # the shipped reference is MNIST's (no CIFAR-10 notebook yet)
-    # cpu-fast, the shipped MNIST reference's settings, measured on a 2-core AVX2 AMD EPYC: width 16 trains
+    # cpu-fast, the shipped MNIST reference's settings, measured on a 2-core AMD EPYC (CPU family 25, model 17): width 16 trains
     # about 590 images/s (width 32: 155) and draws 1,000 images at 50 steps in 79 s (32: 187 s); 25 DDIM steps
     # halve that; lr 1e-3 left a third of 2e-4's loss after 200 steps (0.046 against 0.155); guidance 0 keeps
     # one pass a step. CIFAR-10's are the same, unmeasured beyond its speed; the time budgets are the other
