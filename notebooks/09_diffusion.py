@@ -32,7 +32,7 @@
 # 5. put the diffusion model beside the VAE, the GAN and the WGAN-GP of the same dataset: quality, training time,
 #    and seconds per 1,000 samples.
 #
-# **Time.** With the default parameters Run All took 5 minutes (305 s) on a 2-core AMD EPYC: two of them your own
+# **Time.** With the default parameters Run All took 5 minutes (305 s) on a 2-core AMD EPYC Zen 4: two of them your own
 # run's training (`own_minutes`), and most of the rest section 5's measurement (2,000 samples of 25 network passes
 # each, 98 s) and section 7's timings (39 s). The long training comes from the shipped reference (each figure says
 # so), and you train your own for `own_minutes` beside it.
@@ -254,7 +254,7 @@ lesson.path_figure(run, f"{course.label(run)}: through your ddim_step", step=ddi
 quality = course.quality(run, eval_samples, seed, data_root, measure)
 
 # %% [markdown]
-# **What it shows.** The shipped DDPM trained for 16 minutes on a 2-core AMD EPYC (8 epochs: its 18-minute budget
+# **What it shows.** The shipped DDPM trained for 16 minutes on a 2-core AMD EPYC Zen 4 (8 epochs: its 18-minute budget
 # ended the 10 asked for), with 25 DDIM steps and no guidance. Measured on 10,000 samples as its manifest records
 # them, its fd is 3.51, below the shipped GAN's 4.12 (9 epochs in 5 minutes), and the classifier recognises 0.678 of
 # its samples against the GAN's 0.665. Asked for a digit, it draws it 0.730 of the time, less often than 08's

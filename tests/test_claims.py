@@ -443,6 +443,15 @@ def test_the_readmes_run_all_range_is_the_measured_tables() -> None:
     assert f"measured on a 2-core CPU: {min(seconds)} s to {max(seconds) / 60:.1f} minutes" in instructors
 
 
+def test_09s_run_all_time_is_the_one_measured_in_the_syllabus() -> None:
+    """09's Time paragraph, the course page and the README quote the one measured Run All of 09."""
+    course = " ".join((REPO / "docs" / "course.md").read_text().split())
+    seconds = int(re.search(r"`09_diffusion`, measured the same way .*? took (\d+) s", course).group(1))
+    assert f"Run All took {round(seconds / 60)} minutes ({seconds} s)" in _text("09_diffusion")
+    readme = " ".join((REPO / "README.md").read_text().split())
+    assert f"and {round(seconds / 60)} minutes for 09" in readme
+
+
 # ---------------------------------------------------------------------- round two: the sentences corrected, and fd's noise
 
 
@@ -806,7 +815,7 @@ def test_09_quotes_the_shipped_ddpm_beside_the_gan_and_the_measured_sampling_sec
     shown = text.split("**What it shows.** The shipped DDPM", 1)[1].split("**", 1)[0]
     ddpm, gan, cgan = _shipped("ddpm-mnist"), _shipped("gan-mnist"), _shipped("cgan-mnist")
     config = ddpm["config"]
-    assert f"trained for {ddpm['train_seconds'] / 60:.0f} minutes on a 2-core AMD EPYC ({ddpm['epochs_done']} epochs" in shown
+    assert f"trained for {ddpm['train_seconds'] / 60:.0f} minutes on a 2-core AMD EPYC Zen 4 ({ddpm['epochs_done']} epochs" in shown
     assert f"its {config['time_budget']:g}-minute budget ended the {config['epochs']} asked for" in shown
     assert f"with {config['sampling_steps']} DDIM steps and no guidance" in shown and config["guidance"] == 0
     assert config["sampler"] == "ddim" and ddpm["n"] == 10_000

@@ -176,8 +176,9 @@ def test_09_trains_a_ddpm_with_the_learners_forward_process_and_samples_through_
         executed: dict[str, Path]) -> None:
     outputs = _outputs(executed["09_diffusion"])
     assert not [o for o in outputs if o.output_type == "error"]
-    # the forward process, the learner's run, the path, the shipped and own sweeps, the picker, the losses
-    assert sum("image/png" in o.get("data", {}) for o in outputs) >= 7
+    # the forward process, the learner's run, the path, the shipped and own sweeps, the losses (the class picker is a
+    # widget, and the notebook trained its run, so there is no short run beside a reference)
+    assert sum("image/png" in o.get("data", {}) for o in outputs) >= 6
     text = _text(executed["09_diffusion"])
     assert text.count(": all cases pass.") == EXERCISES["09_diffusion"] == 2 and "give the same numbers" in text
     assert "ddpm_training_step (gencore/engine/families/diffusion.py" in text and "class_accuracy" in text
