@@ -17,8 +17,8 @@
 #
 # The VAE, the GAN and the WGAN-GP each draw an image in one pass of a network. A **diffusion model** (Sohl-Dickstein
 # et al. 2015; Ho et al. 2020, "DDPM") draws it in many: it learns to undo a fixed process that turns images into
-# noise a little at a time, and it samples by running that undoing from pure noise. Since 2021 it is the family
-# behind most image generators. This notebook builds it on the rulers of 01-08.
+# noise a little at a time, and it samples by running that undoing from pure noise. Since 2022 it is the family
+# behind most image generators (DALL-E 2, Imagen, Stable Diffusion). This notebook builds it on the rulers of 01-08.
 #
 # **Learning objectives.** In this notebook you will
 #
@@ -52,14 +52,14 @@ width: int = 16  # the U-Net's base channels (16, 32, 32 at 28, 14 and 7 pixels)
 sampling_steps: int = 25  # DDIM steps per sample: the shipped model's default
 guidance: float = 0.0  # classifier-free guidance w (0: the conditional prediction alone, one pass a step)
 time_budget: Optional[float] = None  # minutes; training stops cleanly, saved, when they are spent
-eval_every: int = 5  # epochs between the quality rows of a full run's history (2,000 samples, about a minute each)
+eval_every: int = 5  # epochs between the quality rows of a full run's history (2,000 samples, about 1.5 minutes each)
 runs_dir: str = "runs"  # finished runs are kept here and loaded, never trained twice
 use_reference: Optional[bool] = None  # None: the shipped reference without a GPU, training on one; True or False to choose
 own_minutes: float = 2.0  # beside the shipped reference: minutes of your own training at the cpu-fast settings (0: none)
 exercise_epochs: int = 1  # epochs of the small run that noises its batches with your q_sample
 exercise_subset: int = 4096  # training images of that run
 measure: bool = True  # measure sample quality (fd, class accuracy) with the shipped classifier
-eval_samples: int = 2000  # generated images per quality measurement (10,000 take 7 minutes here: 25 passes each)
+eval_samples: int = 2000  # generated images per quality measurement (10,000 take about 8 minutes here: 25 passes each)
 sweep_samples: int = 0  # images per point of your own steps and guidance sweeps (0: the shipped ones only; 500: ~4 min)
 cost_samples: int = 1000  # images each shipped model draws for the cost comparison of section 7 (0: skip it)
 result_json: Optional[str] = None  # a file for this run's numbers (python -m gencore sweep sets it)
@@ -141,14 +141,16 @@ course.show(diffusion.q_sample)
 # /(1-\bar\alpha_t)=-\varepsilon/\sqrt{1-\bar\alpha_t}$. Vincent (2011) showed that regressing on this conditional
 # score, averaged over the data, has the same minimiser as regressing on the true score $\nabla\log q(x_t)$: that is
 # **denoising score matching**. So $-\varepsilon_\theta(x_t,t)/\sqrt{1-\bar\alpha_t}$ estimates the score at every
-# noise level (Song and Ermon 2019 trained exactly that), and the loss above is denoising score matching with one
+# noise level (Song and Ermon 2019 trained a score network this way, on noise added without
+# the shrinking), and the loss above is denoising score matching with one
 # weight per noise level.
 #
 # **The link to the VAE's ELBO.** Read $x_1,\dots,x_T$ as latent variables: $q$ is a fixed "encoder" with no
 # parameters, and the reverse chain $p_\theta(x_{t-1}\mid x_t)$ is a decoder in $T$ stages. The ELBO of 01,
-# $\log p_\theta(x_0)\ge\mathbb E_q[\log p_\theta(x_{0:T})-\log q(x_{1:T}\mid x_0)]$, splits into one KL per step,
-# $\mathrm{KL}\big(q(x_{t-1}\mid x_t,x_0)\,\|\,p_\theta(x_{t-1}\mid x_t)\big)$, between Gaussians. With
-# $p_\theta$'s mean written through $\varepsilon_\theta$, each KL is
+# $\log p_\theta(x_0)\ge\mathbb E_q[\log p_\theta(x_{0:T})-\log q(x_{1:T}\mid x_0)]$, splits into a prior term
+# (constant: $q$ has no parameters), a reconstruction term $-\log p_\theta(x_0\mid x_1)$ and one KL per step,
+# $\mathrm{KL}\big(q(x_{t-1}\mid x_t,x_0)\,\|\,p_\theta(x_{t-1}\mid x_t)\big)$, between Gaussians (Ho et al. eq. 5).
+# With $p_\theta$'s mean written through $\varepsilon_\theta$, each KL is, in expectation and up to a constant,
 # $\frac{\beta_t^2}{2\sigma_t^2\alpha_t(1-\bar\alpha_t)}\|\varepsilon-\varepsilon_\theta\|^2$ (Ho et al. eq. 12).
 # $L_\text{simple}$ drops these weights: Ho et al. found the unweighted loss gave better samples, though a worse
 # bound. The diffusion model is a VAE whose encoder is fixed and whose latent has the image's size.
@@ -195,13 +197,15 @@ course.own_run_figures(mine)
 # $$\hat x_0=\frac{x_t-\sqrt{1-\bar\alpha_t}\,\varepsilon_\theta(x_t,t)}{\sqrt{\bar\alpha_t}}.$$
 #
 # **DDPM's ancestral step** (Ho et al., Algorithm 2) draws $x_{t-1}$ from the Gaussian $q(x_{t-1}\mid x_t,\hat x_0)$,
-# fresh noise every step, and needs all $T=1000$ of them. **DDIM's step** (Song et al. 2021) keeps the same
-# marginals $q(x_t\mid x_0)$ but is deterministic, and may jump from $t$ to any earlier $t'$:
+# fresh noise every step, and in Ho et al. runs all $T=1000$ of them (it can skip steps too, as `ddpm_step`'s
+# `t_prev` allows, but it was derived for one at a time). **DDIM's step** (Song et al. 2021) keeps the same marginals
+# $q(x_t\mid x_0)$ but is deterministic, and may jump from $t$ to any earlier $t'$:
 #
 # $$x_{t'}=\sqrt{\bar\alpha_{t'}}\,\hat x_0+\sqrt{1-\bar\alpha_{t'}}\;\varepsilon_\theta(x_t,t).$$
 #
 # It puts the clean guess back at noise level $t'$ with the *same* noise direction. With 25 steps of 40 timesteps
-# each, sampling costs 25 network passes, not 1000.
+# each (960, 920, ..., 0: the noise enters at $t=960$, where $\bar\alpha_t$ is already below $10^{-4}$), sampling
+# costs 25 network passes, not 1000.
 
 # %% [markdown]
 # ### Exercise: one DDIM step
@@ -258,7 +262,8 @@ quality = course.quality(run, eval_samples, seed, data_root, measure)
 # ended the 10 asked for), with 25 DDIM steps and no guidance. Measured on 10,000 samples as its manifest records
 # them, its fd is 3.51, below the shipped GAN's 4.12 (9 epochs in 5 minutes), and the classifier recognises 0.678 of
 # its samples against the GAN's 0.665. Asked for a digit, it draws it 0.730 of the time, less often than 08's
-# conditional GAN (0.926; why was not measured: neither guidance, which section 6 tries, nor a wider network). Each
+# conditional GAN (0.926). Why was not measured; guidance narrows the gap (0.838 at $w=0.3$, section 6), and a wider
+# network was not tried. Each
 # model is one training seed. From sampling alone, the DDPM's fd has a standard deviation of 0.02 at 10,000 samples
 # (three sampling seeds) and 0.13 at 2,000, the GAN's 0.03 and 0.15 (docs/study.md): the gap between the two, 0.61,
 # is many times that, though not a spread over training seeds, which were not run. At
@@ -327,8 +332,9 @@ if cost_samples > 0:
 # **What the gap buys.** From the command line, start-up included, `python -m gencore sample ref:ddpm-mnist --n 1000`
 # took 49.5 s on the 2-core AMD EPYC (the median of three runs), and `ref:gan-mnist` 4.0 s, most of it start-up:
 # twelve times as long, for 25 passes of the U-Net against one of the generator. What the passes buy is measured
-# above: a lower fd, a recognised share at least as large, and training that is a plain regression (no game to balance, no
-# critic steps to choose). What they cost grows with the steps (section 6) and doubles with guidance.
+# above: a lower fd, a recognised share at least as large as the GAN's, and training that is a plain regression (no game to balance, no
+# critic steps to choose). What they cost grows with the steps (section 6) and with guidance (1.7
+# times the seconds at 25 steps: two passes a step, run as one batch).
 
 # %% [markdown]
 # ## 8. Ask for a class

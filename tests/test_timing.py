@@ -147,3 +147,30 @@ def test_the_solutions_guide_quotes_only_what_the_run_printed() -> None:
     guide = (REPO / "docs" / "solutions.md").read_text()
     assert _section(guide, PRINTED_HEADING) == printed_block(t)
     assert set(quoted(t)) == set(t["notebooks"])  # every measured notebook has its line
+
+
+def test_the_measurement_files_each_cells_seconds_and_printed_text_under_its_section() -> None:
+    import nbformat
+
+    from gencore.studies.notebook_timing import _sections, cpu_record
+
+    def code(source: str, seconds: float, outputs: list) -> nbformat.NotebookNode:
+        cell = nbformat.v4.new_code_cell(source, outputs=outputs)
+        cell.metadata["papermill"] = {"duration": seconds, "status": "completed"}
+        return cell
+
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("# 09. Title\n\ntext"),
+        code("x = 1", 1.5, [nbformat.v4.new_output("stream", name="stdout", text="fd 3.51\n")]),
+        nbformat.v4.new_markdown_cell("## 1. The forward process\n\nmore"),
+        code("y = 2", 2.0, [nbformat.v4.new_output("stream", name="stderr", text="a warning\n")]),
+        nbformat.v4.new_markdown_cell("### A subsection stays in its section"),
+        code("1 / 0", 0.25, [nbformat.v4.new_output("error", ename="ZeroDivisionError", evalue="division by zero")]),
+    ])
+    cells = _sections(notebook)
+    assert [(c["index"], c["section"], c["seconds"]) for c in cells] == [
+        (1, "start", 1.5), (3, "1. The forward process", 2.0), (5, "1. The forward process", 0.25)]
+    assert [c["stdout"] for c in cells] == ["fd 3.51\n", "", ""]  # stdout only: what the guides quote
+    assert cells[2]["errors"] == ["ZeroDivisionError: division by zero"] and not cells[0]["errors"]
+    cpu = cpu_record()
+    assert cpu["cores"] >= 1 and isinstance(cpu["avx512"], list) and isinstance(cpu["avx2"], bool)
