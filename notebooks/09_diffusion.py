@@ -286,6 +286,15 @@ quality = course.quality(run, eval_samples, seed, data_root, measure)
 display(course.show(diffusion.classifier_free_guidance))
 
 # %% [markdown]
+# **Question 09.1** (predict, 2 points). Before you run the next cell: as the sampler takes 5, 10, 25 and then 50
+# DDIM steps, how will the seconds per 1,000 images move, and how will fd move? Then: what can more steps make more
+# exact, and what can they not improve however many there are?
+
+# %% [markdown] question="09.1" tags=["written"]
+# *Your answer here: double-click this cell and write in it (a few sentences; numbers from your own run where the
+# question asks for them).*
+
+# %% [markdown]
 # The shipped sweeps, measured on the shipped model (the sample counts are in the table; fd grows as the count
 # shrinks, so compare fd only at equal counts):
 
@@ -335,6 +344,16 @@ if cost_samples > 0:
 # above: a lower fd, a recognised share at least as large as the GAN's, and training that is a plain regression (no game to balance, no
 # critic steps to choose). What they cost grows with the steps (section 6) and with guidance (1.7
 # times the seconds at 25 steps: two passes a step, run as one batch).
+
+# %% [markdown]
+# **Question 09.2** (trade-off, 3 points). An instructor must show a class 1,000 digits of a chosen class, drawn live
+# on a 2-core laptop. From the cost table, the sweeps of section 6 and 08's class accuracies, which shipped model
+# would you draw them with, and at what steps and guidance? Say what your choice gives up, and when the other
+# choice would be the better one.
+
+# %% [markdown] question="09.2" tags=["written"]
+# *Your answer here: double-click this cell and write in it (a few sentences; numbers from your own run where the
+# question asks for them).*
 
 # %% [markdown]
 # ## 8. Ask for a class

@@ -1,9 +1,7 @@
 """The DDPM family's mathematics, pinned: closed forms of the forward process and the reverse
 steps (in float64, where rounding cannot hide a wrong coefficient), agreement with the field's
 implementation (diffusers' DDPMScheduler and DDIMScheduler, in float32 as they compute), the
-U-Net's shapes, and the family trained, sampled and resumed by the real Trainer on a tiny subset.
-
-The family is not in the registry yet: the tests register it and take it out again."""
+U-Net's shapes, and the family trained, sampled and resumed by the real Trainer on a tiny subset."""
 
 from __future__ import annotations
 
@@ -396,8 +394,8 @@ def test_the_unet_refuses_what_it_cannot_take(one_thread: None) -> None:
 
 @pytest.fixture(scope="module")
 def ddpm(one_thread: None) -> Iterator[None]:
-    """The family registered for this file's tests, as one register(...) line will register it; taken out
-    after unless it was already registered."""
+    """The family registered for this file's tests (it is in FAMILIES; a copy of gencore without that line would
+    still run them), and taken out after only if it was not registered before."""
     registered = FAMILIES.get(DDPM_FAMILY.name) is DDPM_FAMILY
     register(DDPM_FAMILY)
     yield

@@ -149,6 +149,7 @@ def test_every_number_the_solutions_guide_quotes_is_measured_or_arithmetic() -> 
     of its CIFAR-10 histories, as 06 computes them; the rest are the course's own constants and one formula."""
     from test_claims import NUMBER, _in_data, shipped_numbers
 
+    from gencore.course.diffusion import read_sweeps
     from gencore.course.lessons import FITTED_VARIANCE, KL_ACTIVE_NATS, measured_points, spearman
     from gencore.course.study_view import study_history
 
@@ -156,6 +157,7 @@ def test_every_number_the_solutions_guide_quotes_is_measured_or_arithmetic() -> 
     values += [spearman(*measured_points(study_history(model, "cifar10", latent), column)[1:])
                for model, column in (("wgan-gp", "emd"), ("gan", "jsd")) for latent in (64, 512)]
     values += [FITTED_VARIANCE, KL_ACTIVE_NATS, 0.1, 100 * 63 / 1023, 1.5]  # the figure's two thresholds; 04.2; points
+    values += [row[k] for row in read_sweeps() for k in ("fd", "class_accuracy", "seconds_per_1000")]  # 09's sweeps
     guide = (REPO / "docs" / "solutions.md").read_text()
     guide, _, measured = guide.partition("\n## What one learner's run printed, measured")  # one run's, not the study's
     for question in QUESTIONS:
@@ -170,7 +172,8 @@ def test_the_synthesis_question_closes_the_seed_studys_part_of_the_course() -> N
     last = [q for q in QUESTIONS.values() if q.notebook == "07_compare"][-1]
     seed_study = [q for q in QUESTIONS.values() if q.notebook <= "07_compare"]
     assert last.kind == "synthesis" and seed_study[-1] is last
-    assert [q.notebook for q in QUESTIONS.values() if q.notebook > "07_compare"] == ["08_conditional"] * 2  # read after 07
+    assert [q.notebook for q in QUESTIONS.values() if q.notebook > "07_compare"] == (
+        ["08_conditional"] * 2 + ["09_diffusion"] * 2)  # read after 07
 
 
 def test_the_instructors_guide_lists_every_question_and_the_syllabus_adds_up() -> None:
@@ -298,10 +301,10 @@ def test_nbgrader_releases_and_autogrades_the_course(tmp_path: Path, fixture_roo
     errors = [o for c in code for o in c.outputs if o.output_type == "error"]
     assert errors and all(o.ename in ("ExerciseFailed", "NotImplementedError") for o in errors), \
         [(o.ename, o.evalue[:200]) for o in errors]
-    # 08 and 09, past the seed study: blank 0, the solutions the exercises' full points (08's written 5 wait for the
-    # instructor; 09 has no written questions yet)
+    # 08 and 09, past the seed study: blank 0, the solutions the exercises' full points (the written 5 of each wait
+    # for the instructor)
     for past, expected in {"08_conditional": {"untouched": (0.0, 8.0), "solved": (3.0, 8.0)},
-                           "09_diffusion": {"untouched": (0.0, 6.0), "solved": (6.0, 6.0)}}.items():
+                           "09_diffusion": {"untouched": (0.0, 11.0), "solved": (6.0, 11.0)}}.items():
         release = course / "release" / past / f"{past}.ipynb"
         answers = {c.metadata["nbgrader"]["grade_id"]: c.source.replace("    ### BEGIN SOLUTION\n", "").replace("    ### END SOLUTION\n", "")
                    for c in nbgrader_notebook(nbformat.read(NOTEBOOKS / f"{past}.ipynb", as_version=4))[0].cells

@@ -65,6 +65,10 @@ QUESTIONS: dict[str, Question] = {q.id: q for q in (
              "classes in the cVAE and the cGAN, and why the ELBO leaves the class out of z"),
     Question("08.2", "08_conditional", 2, "predict", "which classes the conditional model confuses, in which direction, "
              "and why", shown_by="display(conditional.confusion_figure("),
+    Question("09.1", "09_diffusion", 2, "predict", "how the seconds and fd move with the DDIM steps, and what more "
+             "steps can and cannot make better", shown_by="shipped_sweeps = lesson.read_sweeps()"),
+    Question("09.2", "09_diffusion", 3, "trade-off", "which shipped model, steps and guidance to draw 1,000 digits of one "
+             "class live on a laptop, and what that choice gives up"),
 )}
 
 
