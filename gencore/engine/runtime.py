@@ -89,6 +89,21 @@ def machine_name(device: torch.device | str = "cpu") -> str:
     return f"cpu ({cpu_model()}, {os.cpu_count()} cores, {threads} thread{'s' * (threads != 1)})"
 
 
+def cpu_family_model() -> dict[str, str] | None:
+    """The first 'cpu family' and 'model' of /proc/cpuinfo (which generation of a CPU model name: AMD EPYC is
+    several), as written there; None where the file cannot be read."""
+    found: dict[str, str] = {}
+    try:
+        with open("/proc/cpuinfo") as info:
+            for line in info:
+                key = line.split(":", 1)[0].strip()
+                if key in ("cpu family", "model") and key not in found:
+                    found[key] = line.split(":", 1)[1].strip()
+    except OSError:
+        return None
+    return found
+
+
 def cpu_flags() -> set[str]:
     """The CPU's feature flags as the operating system reports them (empty where it does not)."""
     try:

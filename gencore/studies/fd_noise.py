@@ -105,14 +105,10 @@ def frechet_from_features(metric: Any, features: Any) -> float:
 
 def _cpu_family() -> str:
     """'CPU family 25, model 1' from /proc/cpuinfo (which generation of a CPU model name), or ''."""
-    found = {}
-    try:
-        with open("/proc/cpuinfo") as info:
-            for line in info:
-                key = line.split(":", 1)[0].strip()
-                if key in ("cpu family", "model") and key not in found:
-                    found[key] = line.split(":", 1)[1].strip()
-    except OSError:
+    from gencore.engine.runtime import cpu_family_model
+
+    found = cpu_family_model()
+    if found is None:
         return ""
     return f"CPU family {found.get('cpu family', '?')}, model {found.get('model', '?')}"
 

@@ -25,6 +25,7 @@ import nbformat
 import papermill
 
 from gencore.engine.paths import NOTEBOOKS, REPO
+from gencore.engine.runtime import cpu_family_model, cpu_flags, cpu_model
 
 TIMING_FILE = REPO / "docs" / "timing.json"
 HOW = ("each notebook alone, in reading order, with papermill at its default parameters; only data_root and runs_dir "
@@ -34,15 +35,10 @@ HOW = ("each notebook alone, in reading order, with papermill at its default par
 
 def cpu_record() -> dict[str, Any]:
     """What lscpu names: the model, family and number, and the vector extensions oneDNN picks kernels by."""
-    info: dict[str, str] = {}
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        key, _, value = line.partition(":")
-        info.setdefault(key.strip(), value.strip())
-    flags = info.get("flags", "").split()
-    return {"model_name": info.get("model name", platform.processor()), "cpu_family": int(info.get("cpu family", -1)),
-            "model": int(info.get("model", -1)), "cores": os.cpu_count(),
-            "avx512": sorted(f for f in flags if f.startswith("avx512")), "avx2": "avx2" in flags,
-            "amx": sorted(f for f in flags if f.startswith("amx"))}
+    ids, flags = cpu_family_model() or {}, cpu_flags()
+    return {"model_name": cpu_model(), "cpu_family": int(ids.get("cpu family", -1)), "model": int(ids.get("model", -1)),
+            "cores": os.cpu_count(), "avx512": sorted(f for f in flags if f.startswith("avx512")),
+            "avx2": "avx2" in flags, "amx": sorted(f for f in flags if f.startswith("amx"))}
 
 
 def other_processes() -> list[str]:
