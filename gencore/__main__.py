@@ -202,7 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from gencore.engine.config import parse_int
+    from gencore.engine.config import latent_words, parse_int
     from gencore.engine.files import write_json
     from gencore.quality.metrics import format_quality
     from gencore.runs.evaluate import evaluate_run
@@ -211,7 +211,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     seed = parse_int("seed", args.seed, 0, 2**63 - 1)
     result = evaluate_run(args.run_dir, n=n, data_root=args.data_root, seed=seed,
                           train_classifier=not args.no_train_classifier, classifier=args.classifier)
-    print(f"{result['model']} on {result['dataset']}, latent {result['latent_dim']}, {result['epochs_done']} epochs")
+    print(f"{result['model']} on {result['dataset']}, {latent_words(result.get('latent_dim'))}{result['epochs_done']} epochs")
     print(format_quality(result))
     if args.json:
         write_json(Path(args.json), result)

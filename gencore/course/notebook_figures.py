@@ -13,6 +13,7 @@ from torch import nn
 from gencore.course.explore import interpolation_images
 from gencore.course.lessons import critic_gap_curves, plot_critic_catch_up
 from gencore.course.reference_runs import ReferenceRun
+from gencore.engine.config import latent_words
 from gencore.engine.data import image_shape, load_dataset
 from gencore.engine.models.gan import Critic
 from gencore.runs.checkpoint import load_run
@@ -24,7 +25,7 @@ def label(run: Any) -> str:
     """How a figure names the run it shows."""
     config = run.config
     prefix = f"{run.label}: " if getattr(run, "label", "") else ""
-    return f"{prefix}{config.model.upper()} on {config.dataset}, latent {config.latent_dim}, {run.epoch:g} epochs"
+    return f"{prefix}{config.model.upper()} on {config.dataset}, {latent_words(config.latent_dim)}{run.epoch:g} epochs"
 
 
 def figure(run: Any, name: str) -> Any:

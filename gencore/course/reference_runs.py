@@ -10,7 +10,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from gencore.engine.config import TrainConfig
+from gencore.engine.config import TrainConfig, latent_words
 from gencore.engine.data import load_dataset
 from gencore.engine.runtime import resolve_device
 from gencore.engine.sampling import generate, sample_images
@@ -116,7 +116,7 @@ def train_or_reference(config: TrainConfig, runs_dir: str | Path, use_reference:
     if use_reference:
         run = reference_run(config.model, config.dataset, config.data_root)
         entry = run.entry
-        print(f"Loaded the {run.label}: latent {run.config.latent_dim}, width {run.config.width}, lr {run.config.lr:g}, "
+        print(f"Loaded the {run.label}: {latent_words(run.config.latent_dim)}width {run.config.width}, lr {run.config.lr:g}, "
               f"{entry.get('epochs_done')} epochs ({entry.get('train_seconds', 0) / 60:.0f} min on {entry.get('device')}); "
               f"measured fd {entry['fd']:.2f}, {entry['classes_covered']} classes. Nothing was trained.")
         print(differences_text(settings_differences(config, run)))

@@ -18,7 +18,7 @@ from typing import Any
 import ipywidgets as w
 import torch
 
-from gencore.engine.config import TrainConfig
+from gencore.engine.config import TrainConfig, latent_words
 from gencore.engine.errors import GencoreError
 from gencore.engine.files import read_json
 from gencore.engine.loop import Trainer
@@ -253,7 +253,7 @@ def compare_runs_html(run_dirs: list[Path]) -> str:
     names = list(dict.fromkeys(name for *_, numbers in runs for name in numbers))
     differing = differing_settings([c for _, c, _, _ in runs]) if len(runs) > 1 else []
     cell = "style='padding:2px 10px;text-align:right;vertical-align:top'"
-    head = "".join(f"<th {cell}>latent {c.get('latent_dim')}, {_epochs(i.get('epochs_done'))}</th>" for _, c, i, _ in runs)
+    head = "".join(f"<th {cell}>{latent_words(c.get('latent_dim'))}{_epochs(i.get('epochs_done'))}</th>" for _, c, i, _ in runs)
     time_row = "".join(f"<td {cell}>{i.get('seconds', '?')} s, {html.escape(str(i.get('device')))}</td>" for _, _, i, _ in runs)
     rows = [f"<tr><th></th>{head}</tr>"]
     defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig) if f.default is not dataclasses.MISSING}

@@ -35,6 +35,12 @@ UNNAMED_DEFAULTS = {"precision": "fp32"}
 _DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 
 
+def latent_words(latent_dim: int | None, after: str = ", ") -> str:
+    """How a title or a table names the latent size: "latent 64" and then ``after``; nothing for a family without
+    a latent vector (the DDPM), so no label reads "latent None"."""
+    return "" if latent_dim is None else f"latent {latent_dim}{after}"
+
+
 @dataclass(init=False)
 class TrainConfig:
     """Everything that defines a training run. A checkpoint carries a copy of it.

@@ -15,6 +15,7 @@ from typing import Any
 
 import torch
 
+from gencore.engine.config import latent_words
 from gencore.engine.data import to_float
 from gencore.engine.files import atomic_write
 from gencore.runs import plots
@@ -40,8 +41,7 @@ def run_figures(run: Any, names: tuple[str, ...] | None = None) -> dict[str, Any
     """The figures that apply, or only those in ``names``; nothing else is drawn."""
     config = run.config
     wanted = lambda name: names is None or name in names  # noqa: E731
-    latent = f", latent {config.latent_dim}" if config.latent_dim is not None else ""
-    title = f"{config.model.upper()} on {config.dataset}{latent}, epoch {run.epoch:g}"
+    title = f"{config.model.upper()} on {config.dataset}, {latent_words(config.latent_dim)}epoch {run.epoch:g}"
     figures: dict[str, Any] = {}
     if wanted("samples") or wanted("real_vs_generated"):
         generated = figure_samples(run)
