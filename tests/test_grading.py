@@ -26,6 +26,7 @@ from conftest import REPO
 from gencore.course.exercises import EXERCISES
 from gencore.course.grading import TEXT_STUB, marked_solution, nbgrader_notebook, write_nbgrader_course
 from gencore.course.questions import QUESTIONS, answer_cells
+from gencore.studies.notebook_timing import read_runs
 
 NOTEBOOKS = REPO / "notebooks"
 ASSIGNMENT = "05_wgan_gp_mnist"  # the critic's loss (2 points) and the gradient penalty (4)
@@ -159,12 +160,11 @@ def test_every_number_the_solutions_guide_quotes_is_measured_or_arithmetic() -> 
     values += [FITTED_VARIANCE, KL_ACTIVE_NATS, 0.1, 100 * 63 / 1023, 1.5]  # the figure's two thresholds; 04.2; points
     values += [row[k] for row in read_sweeps() for k in ("fd", "class_accuracy", "seconds_per_1000")]  # 09's sweeps
     guide = (REPO / "docs" / "solutions.md").read_text()
-    guide, _, measured = guide.partition("\n## What one learner's run printed, measured")  # one run's, not the study's
+    guide, _, measured = guide.partition("\n## What learners' runs printed, measured")  # the runs', not the study's
     for question in QUESTIONS:
         guide = guide.replace(question, "")  # the questions' names, 01.1 to 07.2, are not numbers
     assert not [n for n in NUMBER.findall(guide) if not _in_data(n, values)]
-    timing = json.loads((REPO / "docs" / "timing.json").read_text())  # what that run printed, as tests/test_timing.py
-    printed = " ".join(c["stdout"] for e in timing["notebooks"].values() for c in e["cells"])
+    printed = " ".join(c["stdout"] for run in read_runs() for e in run["notebooks"].values() for c in e["cells"])
     assert not [n for n in NUMBER.findall(measured) if n not in NUMBER.findall(printed)]
 
 

@@ -1,15 +1,17 @@
-"""One learner's run of each course notebook, measured (docs/timing.json: papermill's seconds per cell, what each
-cell printed, the CPU, the load, the command). The instructors' guide quotes its time per section and the solutions
-guide the numbers it printed: each guide holds the block rendered here from the file, so neither can drift from the
-measurement, and the solutions guide quotes no number that the run did not print."""
-import json
+"""Learners' runs of each course notebook, measured (docs/timing/, one file a run: papermill's seconds per cell,
+what each cell printed, the CPU, the load, the seed, the command). The instructors' guide quotes the time per section
+and the solutions guide the numbers printed, with their range over the runs: each guide holds the block rendered here
+from the files, so neither can drift from the measurements, and the solutions guide quotes no number that a run did
+not print."""
 import re
 from pathlib import Path
+from typing import Any
+
+from gencore.studies.notebook_timing import read_runs
 
 REPO = Path(__file__).resolve().parents[1]
-TIMING = REPO / "docs" / "timing.json"
 TIME_HEADING = "### Time per section, measured"
-PRINTED_HEADING = "## What one learner's run printed, measured"
+PRINTED_HEADING = "## What learners' runs printed, measured"
 
 # What the solutions guide quotes of each notebook's printed text: each line found by a phrase it holds.
 QUALITY = ["Frechet distance in the classifier", "classes with at least 2%", "mean top-class probability"]
@@ -22,11 +24,15 @@ QUOTED: dict[str, list[str]] = {
     "04_gan_cifar10": ["nyquist_share: ", "real test images: ", "generated:  ", "white noise:  ", *QUALITY],
     "05_wgan_gp_mnist": ["critic_loss: ", "gradient_penalty: ", "largest gap in the history", *QUALITY,
                          "a new critic, width 16", "a new critic, width 32"],
+    "06_wgan_gp_cifar10": ["spearman: ", "WGAN-GP, latent 64: your rho", "WGAN-GP, latent 512: your rho",
+                           "GAN, latent 64: your rho", "GAN, latent 512: your rho", *QUALITY],
+    "07_compare": ["rows in the shipped study"],
+    "08_conditional": ["with_class_channels: ", "largest gap in the history", *QUALITY, "share of samples the classifier"],
+    "09_diffusion": ["q_sample: ", "largest gap in the history", "ddim_step: ", *QUALITY,
+                     "share of samples the classifier", "train min epochs", "ddpm   "],
 }
-
-
-def timing() -> dict:
-    return json.loads(TIMING.read_text())
+# A number as the notebooks print it: 13.811, 1,831, -1,395, 3.17e-04, +0.26 (not the 130 of "cu130").
+NUMBER = re.compile(r"(?<![\w.^])[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:e[-+]\d+)?")
 
 
 def stems() -> list[str]:
@@ -35,7 +41,8 @@ def stems() -> list[str]:
 
 def cpu_line(t: dict) -> str:
     cpu = t["cpu"]
-    avx512 = "AVX-512 (" + ", ".join(cpu["avx512"]) + ")" if cpu["avx512"] else "no AVX-512"
+    avx512 = ("AVX-512" + (" with AVX512-BF16" if "avx512_bf16" in cpu["avx512"] else "") if cpu["avx512"]
+              else "no AVX-512")
     return (f"a {cpu['cores']}-core {cpu['model_name']} (CPU family {cpu['cpu_family']}, model {cpu['model']}: "
             f"{'AVX2, ' if cpu['avx2'] else ''}{avx512}), torch {t['torch']}, {'a GPU' if t['gpu'] else 'no GPU'}")
 
@@ -49,40 +56,63 @@ def _shared(entry: dict) -> bool:
     return any("pytest" in line for line in entry["other_processes_at_start"])
 
 
-def _missing(t: dict) -> list[str]:
-    return [stem for stem in stems() if stem not in t["notebooks"]]
+def _run_shared(run: dict) -> bool:
+    return any(_shared(e) for e in run["notebooks"].values())
 
 
-def time_block(t: dict) -> str:
+def label(run: dict) -> str:
+    """A run's short name in the guides' tables: its CPU and seed, and whether the cores were shared."""
+    return (f"family {run['cpu']['cpu_family']} model {run['cpu']['model']}, seed {run['seed']}"
+            f"{', shared' if _run_shared(run) else ''}")
+
+
+def primary(runs: list[dict]) -> dict:
+    """The run the time per section is read from: the most notebooks, cores not shared, seed 0, the newest."""
+    return max(runs, key=lambda r: (len(r["notebooks"]), not _run_shared(r), r["seed"] == 0, r["date"]))
+
+
+def _missing(runs: list[dict]) -> list[str]:
+    return [stem for stem in stems() if not any(stem in r["notebooks"] for r in runs)]
+
+
+def _runs_list(runs: list[dict]) -> list[str]:
+    return [f"- *{label(r)}*: {r['date']}, {cpu_line(r)}, seed {r['seed']} "
+            f"({len(r['notebooks'])} notebooks, [{r['file']}](timing/{r['file']}))" for r in runs]
+
+
+def _total(entry: dict) -> float:
+    return sum(s["seconds"] for s in entry["sections"])
+
+
+def time_block(runs: list[dict]) -> str:
+    main = primary(runs)
+    others = [r for r in runs if r is not main]
     rows = []
-    for stem, entry in t["notebooks"].items():
-        total = sum(s["seconds"] for s in entry["sections"])
+    for stem, entry in main["notebooks"].items():
         parts = " · ".join(f"{s['section']} {_seconds(s['seconds'])}" for s in entry["sections"])
-        load = f"{entry['load_before'][0]:.1f} / {entry['load_after'][0]:.1f}"
-        rows.append(f"| `{stem}` | {total:.0f} | {'yes' if _shared(entry) else 'no'}, {load} | {parts} |")
-    shared = any(_shared(e) for e in t["notebooks"].values())
-    missing = _missing(t)
+        elsewhere = " · ".join(f"{_total(r['notebooks'][stem]):.0f} ({label(r)})" for r in others
+                               if stem in r["notebooks"]) or "-"
+        rows.append(f"| `{stem}` | {_total(entry):.0f} | {parts} | {elsewhere} |")
+    missing = _missing(runs)
     return "\n".join([
         TIME_HEADING, "",
         "The computer's time, section by section, while each notebook runs top to bottom at the learner's "
         "defaults on a CPU: the shipped reference loaded, and the learner's own short run trained (`own_minutes` "
-        "is 2, so about two minutes of each model notebook are that training on any CPU). Measured once, on "
-        f"{t['date']}, on {cpu_line(t)}, each notebook alone and in reading order, from `notebooks/` with "
-        "`GENCORE_DATA=/work/shared/data` and `RUNS` one fresh, empty folder for all of them:", "",
+        "is 2, so about two minutes of each model notebook are that training on any CPU). Each run below is every "
+        "notebook alone and in reading order, from `notebooks/` with `GENCORE_DATA` and `data_root` the data folder "
+        "and `RUNS` one fresh, empty folder for all of them (and `-p seed K` in a run at seed K):", "",
         "```bash",
-        "papermill 01_vae_mnist.ipynb out/01.ipynb -k python3 --cwd . -p data_root /work/shared/data -p runs_dir RUNS",
+        "papermill 01_vae_mnist.ipynb out/01.ipynb -k python3 --cwd . -p data_root DATA -p runs_dir RUNS",
         "```", "",
-        "(`00_start_here` takes only `data_root`, `07_compare` neither; each notebook's exact command is in "
-        "[timing.json](timing.json), with every cell's seconds). A section runs from its `## ` heading to the next; "
-        "*start* is the cells above the first; <1 is under a second.",
-        *([""] + ["**The two cores were shared.** Another test run was running on this machine during these "
-                  "measurements (the *shared* column: whether it was running when the notebook started, and the "
-                  "one-minute load average before / after the notebook), so these seconds are longer than this "
-                  "CPU's time alone, and the learner's own run trained fewer steps in its two minutes than it "
-                  "would on an idle CPU."] if shared else []),
-        "", "They are one run's seconds, not a range. How long a learner needs to read a section and answer its "
-        "questions is not measured.", "",
-        "| notebook | seconds | shared, load | per section (seconds) |", "|---|---:|---|---|", *rows,
+        *_runs_list(runs), "",
+        "(`00_start_here` takes only `data_root`, `07_compare` neither; each notebook's exact command is in its "
+        "run's file, with every cell's seconds.) The sections are those of the "
+        f"*{label(main)}* run, alone on the machine; the last column gives the other runs' totals. A *shared* run "
+        "had another test run beside it on the two cores, so its seconds are longer than that CPU's time alone and "
+        "its own two-minute run trained fewer steps. A section runs from its `## ` heading to the next; *start* is "
+        "the cells above the first; <1 is under a second. How long a learner needs to read a section and answer "
+        "its questions is not measured.", "",
+        "| notebook | seconds | per section (seconds) | the other runs (seconds) |", "|---|---:|---|---|", *rows,
         *(["", "Not measured yet: " + ", ".join(f"`{s}`" for s in missing) + "."] if missing else []),
     ])
 
@@ -91,27 +121,60 @@ def printed_lines(entry: dict) -> list[str]:
     return [line.strip() for cell in entry["cells"] for line in cell["stdout"].splitlines() if line.strip()]
 
 
-def quoted(t: dict) -> dict[str, list[str]]:
-    return {stem: [next(line for line in printed_lines(t["notebooks"][stem]) if phrase in line) for phrase in phrases]
-            for stem, phrases in QUOTED.items() if stem in t["notebooks"]}
+def _template(line: str) -> str:
+    return re.sub(r"\s+", " ", NUMBER.sub("#", line))
 
 
-def printed_block(t: dict) -> str:
-    missing = _missing(t)
+def _value(number: str) -> float:
+    return float(number.replace(",", ""))
+
+
+def with_ranges(lines: list[str]) -> str:
+    """The first line, each of its numbers replaced by its range over all the lines (same text but for the
+    numbers): "fd 13.811" and "fd 13.902" give "fd 13.811 to 13.902"; a number they all print stays alone."""
+    columns = list(zip(*(NUMBER.findall(line) for line in lines)))
+    pieces, numbers = NUMBER.split(lines[0]), []
+    for column in columns:
+        low, high = min(column, key=_value), max(column, key=_value)
+        numbers.append(low if _value(low) == _value(high) else f"{low} to {high}")
+    return "".join(piece + (numbers[i] if i < len(numbers) else "") for i, piece in enumerate(pieces))
+
+
+def quoted(runs: list[dict], stem: str) -> list[str]:
+    """Each quoted phrase's line, with its range over the runs that printed it in the same words; a run that
+    printed other words is quoted beside it."""
+    main = primary(runs) if stem in primary(runs)["notebooks"] else next(r for r in runs if stem in r["notebooks"])
+    printing = [main] + [r for r in runs if r is not main and stem in r["notebooks"]]
+    out = []
+    for phrase in QUOTED[stem]:
+        lines = [next(line for line in printed_lines(r["notebooks"][stem]) if phrase in line) for r in printing]
+        same = [line for line in lines if _template(line) == _template(lines[0])]
+        other = [f"; *{label(r)}* printed `{line}`" for r, line in zip(printing, lines) if line not in same]
+        out.append(f"`{with_ranges(same)}`" + "".join(other))
+    return out
+
+
+def printed_block(runs: list[dict]) -> str:
+    missing = _missing(runs)
+    measured = [stem for stem in stems() if stem not in missing]
+    bullets = []
+    for stem in measured:
+        count = sum(stem in r["notebooks"] for r in runs)
+        bullets.append(f"- `{stem}` ({count} run{'s' if count > 1 else ''}):")
+        bullets += [f"  - {line}" for line in quoted(runs, stem)]
     return "\n".join([
         PRINTED_HEADING, "",
-        "What one learner's run of each notebook printed at its defaults on a CPU (the shipped reference loaded, the "
-        f"learner's own two-minute run trained), on {t['date']}, on {cpu_line(t)}; the command and the time per "
-        "section are in [instructors.md](instructors.md) (*Time per section, measured*), every printed line in "
-        "[timing.json](timing.json). They are one run's values, not ranges: a range needs several seeds and "
-        "machines, and that is left to do. A learner's numbers will differ, above all those of the own run, which "
-        "trains for two minutes and so trains more steps on a faster CPU (this one was shared with another test "
-        "run while it measured). The own run shows its curves and samples as figures and prints no numbers, so the "
-        "quality lines (fd, classes, confidence) are the shipped reference's, as the notebook measures it on this "
-        "machine; use these to recognise a notebook that ran as intended, not to grade a learner's "
-        "numbers.", "",
-        *[f"- `{stem}`: one run on this CPU printed " + "; ".join(f"`{line}`" for line in lines) + "."
-          for stem, lines in quoted(t).items()],
+        "What a learner's run of each notebook printed at its defaults on a CPU (the shipped reference loaded, the "
+        "learner's own two-minute run trained), in each of these runs; the command and the time per section are in "
+        "[instructors.md](instructors.md) (*Time per section, measured*), every printed line in the runs' files:", "",
+        *_runs_list(runs), "",
+        "Where the runs printed different numbers, a line gives their range (*low to high*); a number given alone "
+        "was the same in every run that printed the line. These are few runs on two CPUs, so a learner's value may "
+        "fall outside a range, above all on another CPU: a range over more seeds and machines is not measured. The "
+        "own run shows its curves and samples as figures and prints no numbers, so the quality lines (fd, classes, "
+        "confidence) are the shipped reference's, as the notebook measures it; use these to recognise a notebook "
+        "that ran as intended, not to grade a learner's numbers.", "",
+        *bullets,
         *(["", "Not measured yet: " + ", ".join(f"`{s}`" for s in missing) + "."] if missing else []),
     ])
 
@@ -125,9 +188,9 @@ def _section(text: str, heading: str) -> str:
 
 
 def test_every_measured_notebook_ran_clean_and_its_sections_add_up() -> None:
-    t = timing()
-    assert t["notebooks"] and set(t["notebooks"]) <= set(stems())
-    for entry in t["notebooks"].values():
+    runs = read_runs()
+    assert runs and all(r["notebooks"] and set(r["notebooks"]) <= set(stems()) for r in runs)
+    for entry in (e for r in runs for e in r["notebooks"].values()):
         assert entry["returncode"] == 0 and not [c for c in entry["cells"] if c["errors"]]
         assert all(c["seconds"] is not None for c in entry["cells"])
         by_section: dict[str, float] = {}
@@ -139,14 +202,25 @@ def test_every_measured_notebook_ran_clean_and_its_sections_add_up() -> None:
 
 def test_the_instructors_guide_holds_the_measured_times() -> None:
     guide = (REPO / "docs" / "instructors.md").read_text()
-    assert _section(guide, TIME_HEADING) == time_block(timing())
+    assert _section(guide, TIME_HEADING) == time_block(read_runs())
 
 
-def test_the_solutions_guide_quotes_only_what_the_run_printed() -> None:
-    t = timing()
+def test_the_solutions_guide_quotes_only_what_the_runs_printed() -> None:
+    runs = read_runs()
     guide = (REPO / "docs" / "solutions.md").read_text()
-    assert _section(guide, PRINTED_HEADING) == printed_block(t)
-    assert set(quoted(t)) == set(t["notebooks"])  # every measured notebook has its line
+    assert _section(guide, PRINTED_HEADING) == printed_block(runs)
+    assert set(QUOTED) == set(stems())  # every notebook has its quoted lines
+
+
+def test_a_printed_line_carries_its_range_over_the_runs() -> None:
+    lines = ["fd              13.811   [real 0.044]  Frechet distance", "fd              13.902   [real 0.044]  Frechet distance",
+             "fd               9.5     [real 0.044]  Frechet distance"]
+    assert with_ranges(lines) == "fd              9.5 to 13.902   [real 0.044]  Frechet distance"
+    assert with_ranges(["a gap of 1,831 nats", "a gap of -1,395 nats"]) == "a gap of -1,395 to 1,831 nats"
+    assert with_ranges(["largest gap 0.00e+00", "largest gap 3.17e-04"]) == "largest gap 0.00e+00 to 3.17e-04"
+    assert NUMBER.findall("torch 2.14.1+cu130, sigma^2 = 0.5, rho = +0.26, (2, 64), 10,000") == [
+        "2.14", "0.5", "+0.26", "2", "64", "10,000"]
+    assert _template("KL   2.7 nats") == _template("KL  26.7 nats") != _template("KL 2.7 bits")
 
 
 def test_the_measurement_files_each_cells_seconds_and_printed_text_under_its_section() -> None:
@@ -174,3 +248,17 @@ def test_the_measurement_files_each_cells_seconds_and_printed_text_under_its_sec
     assert cells[2]["errors"] == ["ZeroDivisionError: division by zero"] and not cells[0]["errors"]
     cpu = cpu_record()
     assert cpu["cores"] >= 1 and isinstance(cpu["avx512"], list) and isinstance(cpu["avx2"], bool)
+
+
+def write_guides() -> None:
+    """Put the blocks rendered from docs/timing/ into the two guides, in place of the ones they hold."""
+    runs = read_runs()
+    for name, heading, block in (("instructors.md", TIME_HEADING, time_block(runs)),
+                                 ("solutions.md", PRINTED_HEADING, printed_block(runs))):
+        path = REPO / "docs" / name
+        text = path.read_text()
+        path.write_text(text.replace(_section(text, heading), block))
+
+
+if __name__ == "__main__":  # python tests/test_timing.py: after a new run's file, the guides follow it
+    write_guides()

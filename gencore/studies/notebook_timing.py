@@ -1,9 +1,11 @@
 """One learner's run of each course notebook, measured: papermill's seconds per cell, what each cell printed, the
-CPU, the load and the command, in docs/timing.json. The instructors' guide quotes its time per section and the
-solutions guide its printed numbers (tests/test_timing.py renders both blocks from the file). Run it alone on the
-machine, as the kit's other timings are (two torch processes on two cores slow each other far more than twice)::
+CPU, the load and the command, one file per run in docs/timing/. The instructors' guide quotes the time per section
+and the solutions guide the printed numbers with their range over the runs (tests/test_timing.py renders both blocks
+from the files). Run it alone on the machine, as the kit's other timings are (two torch processes on two cores slow
+each other far more than twice)::
 
     python -m gencore.studies.notebook_timing --data-root ../shared/data            # every notebook, in reading order
+    python -m gencore.studies.notebook_timing --data-root ../shared/data --seed 1   # again, at another seed
     python -m gencore.studies.notebook_timing --data-root ../shared/data 09_diffusion --out /tmp/09.json  # one
 """
 
@@ -27,7 +29,7 @@ import papermill
 from gencore.engine.paths import NOTEBOOKS, REPO
 from gencore.engine.runtime import cpu_family_model, cpu_flags, cpu_model
 
-TIMING_FILE = REPO / "docs" / "timing.json"
+TIMING_DIR = REPO / "docs" / "timing"
 HOW = ("each notebook alone, in reading order, with papermill at its default parameters; only data_root and runs_dir "
        "set where the notebook has them (one fresh runs folder for all); GENCORE_DATA set; seconds are papermill's "
        "per-cell durations summed per section (a section starts at a markdown cell whose first line starts with '## ')")
@@ -68,10 +70,11 @@ def _sections(notebook: nbformat.NotebookNode) -> list[dict[str, Any]]:
     return cells
 
 
-def measure_notebook(stem: str, data_root: str, runs_dir: Path, out_dir: Path) -> dict[str, Any]:
-    """Run one notebook with papermill at its defaults (data_root and runs_dir where it takes them)."""
+def measure_notebook(stem: str, data_root: str, runs_dir: Path, out_dir: Path, seed: int = 0) -> dict[str, Any]:
+    """Run one notebook with papermill at its defaults (data_root and runs_dir where it takes them; seed too where
+    it takes one and ``seed`` is not its default 0)."""
     source = NOTEBOOKS / f"{stem}.ipynb"
-    wanted = {"data_root": data_root, "runs_dir": str(runs_dir)}
+    wanted = {"data_root": data_root, "runs_dir": str(runs_dir), **({"seed": str(seed)} if seed else {})}
     parameters = {name: value for name, value in wanted.items() if name in papermill.inspect_notebook(str(source))}
     output = out_dir / f"{stem[:2]}.ipynb"
     args = [f"{stem}.ipynb", str(output), "-k", "python3", "--cwd", str(NOTEBOOKS), "--no-progress-bar",
@@ -92,25 +95,38 @@ def measure_notebook(stem: str, data_root: str, runs_dir: Path, out_dir: Path) -
             "cells": cells}
 
 
-def measure(stems: list[str], data_root: str, file: Path = TIMING_FILE,
-            executed: Path | None = None) -> dict[str, Any]:
-    """Measure ``stems`` in the order given and write ``file`` with them alone: one file, one machine and day (the
-    guides list every notebook it lacks as not measured yet). ``executed``: a folder to keep the executed notebooks
-    in, to look at their figures."""
+def run_file(record: dict[str, Any]) -> Path:
+    """Where a run is kept: docs/timing/<date>-family<F>-model<M>-seed<S>.json (one machine, day and seed a file)."""
+    cpu = record["cpu"]
+    return TIMING_DIR / f"{record['date']}-family{cpu['cpu_family']}-model{cpu['model']}-seed{record['seed']}.json"
+
+
+def read_runs() -> list[dict[str, Any]]:
+    """Every shipped run, oldest first, each with its ``file`` name (a run from before seeds were recorded ran at 0)."""
+    return [{"seed": 0, **json.loads(path.read_text()), "file": path.name} for path in sorted(TIMING_DIR.glob("*.json"))]
+
+
+def measure(stems: list[str], data_root: str, file: Path | None = None,
+            executed: Path | None = None, seed: int = 0) -> dict[str, Any]:
+    """Measure ``stems`` in the order given and write ``file`` (default: ``run_file``) with them alone: one file, one
+    machine, day and seed (the guides list every notebook no run has as not measured yet). ``executed``: a folder to
+    keep the executed notebooks in, to look at their figures."""
     import torch
 
     notebooks: dict[str, Any] = {}
     record = {"date": datetime.date.today().isoformat(), "cpu": cpu_record(), "torch": torch.__version__,
               "python": platform.python_version(), "gpu": torch.cuda.is_available(),
-              "threads": torch.get_num_threads(), "how": HOW, "notebooks": notebooks}
+              "threads": torch.get_num_threads(), "seed": seed, "how": HOW, "notebooks": notebooks}
     with tempfile.TemporaryDirectory(prefix="timing-") as folder:
         runs, out = Path(folder) / "runs", executed or Path(folder) / "out"
         runs.mkdir()
         out.mkdir(parents=True, exist_ok=True)
         for stem in stems:
             print(f"{stem} ...", flush=True)
-            notebooks[stem] = entry = measure_notebook(stem, data_root, runs, out)
+            notebooks[stem] = entry = measure_notebook(stem, data_root, runs, out, seed)
             print(f"{stem}: {entry['papermill_seconds']:.0f} s, exit {entry['returncode']}", flush=True)
+    file = file or run_file(record)
+    file.parent.mkdir(parents=True, exist_ok=True)
     file.write_text(json.dumps(record, indent=1) + "\n")
     return record
 
@@ -119,11 +135,14 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("stems", nargs="*", help="notebooks to measure (default: every one, in reading order)")
     parser.add_argument("--data-root", required=True, help="the folder holding MNIST and CIFAR-10")
-    parser.add_argument("--out", type=Path, default=TIMING_FILE, help="the file to write (default: docs/timing.json)")
+    parser.add_argument("--out", type=Path, help="the file to write (default: docs/timing/<date>-family<F>-model<M>-"
+                                                 "seed<S>.json)")
     parser.add_argument("--executed", type=Path, help="keep the executed notebooks in this folder")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="the seed parameter of every notebook that takes one (default: each notebook's own 0)")
     args = parser.parse_args(argv)
     stems = args.stems or sorted(p.stem for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
-    measure(stems, str(Path(args.data_root).resolve()), args.out, args.executed)
+    measure(stems, str(Path(args.data_root).resolve()), args.out, args.executed, args.seed)
 
 
 if __name__ == "__main__":
