@@ -292,6 +292,7 @@ def test_nbgrader_releases_and_autogrades_the_course(tmp_path: Path, fixture_roo
         graded = nbformat.read(course / "autograded" / student / ASSIGNMENT / release.name, as_version=4)
         failed = [o.evalue for c in graded.cells if c.metadata.get("nbgrader", {}).get("grade")
                   for o in c.get("outputs", []) if o.output_type == "error"]
+        print(f"{student}:", *failed, sep="\n  ")
         assert len(failed) == 2 and all(line.startswith(reason) and "\n" not in line
                                         for line, reason in zip(failed, reasons)), failed
 
@@ -310,7 +311,8 @@ def test_nbgrader_releases_and_autogrades_the_course(tmp_path: Path, fixture_roo
                    for c in nbgrader_notebook(nbformat.read(NOTEBOOKS / f"{past}.ipynb", as_version=4))[0].cells
                    if c.metadata.get("nbgrader", {}).get("solution") and c.cell_type == "code"}
         assert list(answers) == [f"answer_{e.name}" for e in EXERCISES.values() if e.notebook == past]
-        for student, replace in {"untouched": {}, "solved": answers}.items():
+        past_written = {q.grade_id: "A learner's words, for the instructor." for q in QUESTIONS.values() if q.notebook == past}
+        for student, replace in {"untouched": {}, "solved": {**answers, **past_written}}.items():
             notebook = nbformat.read(release, as_version=4)
             for cell in notebook.cells:
                 if cell.metadata.get("nbgrader", {}).get("grade_id") in replace:
@@ -323,4 +325,8 @@ def test_nbgrader_releases_and_autogrades_the_course(tmp_path: Path, fixture_roo
                   for row in csv.DictReader((course / "grades.csv").open())
                   if row["assignment"] == past and row["student_id"] in ("untouched", "solved")}
         assert scores == expected, (past, scores)
+        with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:  # the written answers wait for you
+            for student in ("untouched", "solved"):
+                grades = [gradebook.find_grade(g, past, past, student) for g in past_written]
+                assert len(grades) == 2 and all(g.needs_manual_grade == (student == "solved") for g in grades), past
     shutil.rmtree(course / "autograded")  # the checks' traces are large; nothing else is needed
