@@ -137,6 +137,35 @@ def test_every_written_question_is_a_manually_graded_answer_cell_after_its_quest
     assert (stem == "07_compare") == ("course.hide_answers()" not in "\n".join(c.source for c in graded.cells))
 
 
+def test_a_predictions_reading_opens_folded_in_the_student_copies_and_the_release(tmp_path: Path) -> None:
+    """Where the text right below the cell that shows a prediction's answer reads it, the learner's copies open it
+    folded (JupyterLab hides a cell's input under a bar showing its first line: the line asking for the prediction
+    first); the instructor's notebooks and the static book keep it open."""
+    from gencore.course.questions import FOLD_LINE
+    from gencore.course.student import write_student_copies
+
+    copies = {p.stem: nbformat.read(p, as_version=4) for p in write_student_copies(tmp_path / "student", NOTEBOOKS)}
+    unfolded = {p.stem: nbformat.read(p, as_version=4) for p in write_student_copies(tmp_path / "book", NOTEBOOKS, fold=False)}
+    folded = {}
+    for stem, notebook in copies.items():
+        for index, cell in enumerate(notebook.cells):
+            if cell.metadata.get("jupyter", {}).get("source_hidden"):
+                first, _, rest = cell.source.partition("\n\n")
+                question = QUESTIONS[re.search(r"Question (\d\d\.\d)", first).group(1)]
+                assert first == FOLD_LINE.format(id=question.id) and rest.startswith(("**Reading it.**", "**What it shows.**"))
+                assert question.kind == "predict" and question.shown_by in notebook.cells[index - 1].source
+                original = nbformat.read(NOTEBOOKS / f"{stem}.ipynb", as_version=4).cells[index]
+                assert original.source == rest and "jupyter" not in original.metadata  # the instructor's stays open
+                assert unfolded[stem].cells[index].source == rest
+                folded[question.id] = stem
+    assert folded == {"02.1": "02_vae_cifar10", "04.2": "04_gan_cifar10", "05.2": "05_wgan_gp_mnist",
+                      "06.1": "06_wgan_gp_cifar10", "09.1": "09_diffusion"}
+    guide = " ".join((REPO / "docs" / "instructors.md").read_text().split())
+    assert f"reads it ({', '.join(folded)}), that text opens folded" in guide
+    graded, _ = nbgrader_notebook(nbformat.read(NOTEBOOKS / "09_diffusion.ipynb", as_version=4))  # the release too
+    assert sum(bool(c.metadata.get("jupyter", {}).get("source_hidden")) for c in graded.cells) == 1
+
+
 @pytest.mark.parametrize("stem", sorted({q.notebook for q in QUESTIONS.values()}))
 def test_each_notebook_closes_with_its_key_takeaways(stem: str) -> None:
     cells = [c for c in nbformat.read(NOTEBOOKS / f"{stem}.ipynb", as_version=4).cells if c.cell_type == "markdown"]

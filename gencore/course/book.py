@@ -94,7 +94,7 @@ def build_book(out_dir: str | Path, student: bool = False, notebooks_dir: str | 
     if not notebooks:
         raise GencoreError(f"no course notebooks in {notebooks_dir}: pass the course's notebooks/ folder.")
     if student:
-        write_student_copies(out / "student", notebooks_dir)
+        write_student_copies(out / "student", notebooks_dir, fold=False)  # a static page cannot fold
         notebooks = [out / "student" / p.name for p in notebooks]
     chapters = [p.stem for p in notebooks if p.stem != FRONT_PAGE]
     if executed is not None:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from gencore.course.exercises import EXERCISES
-from gencore.course.questions import ANSWER_TAG, QUESTIONS
+from gencore.course.questions import ANSWER_TAG, QUESTIONS, fold_readings
 from gencore.course.source import function_bodies
 from gencore.course.student import STUB, hide_answers_in_setup
 from gencore.engine.errors import GencoreError
@@ -101,6 +101,7 @@ def nbgrader_notebook(notebook: Any, parameters: dict[str, Any] | None = None) -
             points[question.grade_id] = question.points
     if checks:
         hide_answers_in_setup(notebook)
+    fold_readings(notebook)  # the release opens in JupyterLab: a prediction's reading opens folded
     return notebook, points
 
 

@@ -72,6 +72,28 @@ QUESTIONS: dict[str, Question] = {q.id: q for q in (
 )}
 
 
+READING_OPENINGS = ("**Reading it.**", "**What it shows.**")  # how a notebook's text on a figure or table begins
+FOLD_LINE = "*Folded so that you predict first: answer Question {id} above, then click this bar to read on.*"
+
+
+def fold_readings(notebook: Any) -> list[str]:
+    """The student edition of a prediction: the text that reads the answer, right below the cell that
+    shows it, opens folded (its input hidden, as JupyterLab folds a cell), under a first line that asks
+    for the prediction first (JupyterLab's folded bar shows a cell's first line). Returns the ids of
+    the questions whose reading was folded; a prediction followed by a heading or a question has none."""
+    folded = []
+    for question in (q for q in QUESTIONS.values() if q.shown_by is not None):
+        shown = [i for i, c in enumerate(notebook.cells) if c.cell_type == "code" and question.shown_by in c.source]
+        if len(shown) != 1 or shown[0] + 1 >= len(notebook.cells):
+            continue  # another notebook's question
+        reading = notebook.cells[shown[0] + 1]
+        if reading.cell_type == "markdown" and reading.source.startswith(READING_OPENINGS):
+            reading.source = FOLD_LINE.format(id=question.id) + "\n\n" + reading.source
+            reading.metadata.setdefault("jupyter", {})["source_hidden"] = True
+            folded.append(question.id)
+    return folded
+
+
 def answer_cells(notebook: Any) -> list[tuple[int, Any, Question]]:
     """(index, cell, question) of every written answer cell in a notebook, in order."""
     found = []
@@ -81,4 +103,4 @@ def answer_cells(notebook: Any) -> list[tuple[int, Any, Question]]:
     return found
 
 
-__all__ = ["ANSWER_TAG", "QUESTIONS", "Question", "answer_cells"]
+__all__ = ["ANSWER_TAG", "FOLD_LINE", "QUESTIONS", "Question", "answer_cells", "fold_readings"]
