@@ -237,13 +237,6 @@ course.own_run_figures(mine)
 # $\sigma^2=0.02$, about the squared error per pixel that a trained MNIST VAE reaches, so about what fitting the
 # variance to the errors would choose. It prints, for each, the test squared error per pixel, the KL per image
 # (how much the codes say about the image) and how many of the 16 latent dimensions carry more than 0.01 nats.
-#
-# Read the two rows against each other. With the reconstruction weighed 25 times more, the encoder can afford to
-# put information in the codes: the KL grows several-fold, the squared error falls, and the reconstructions keep
-# more of each digit's shape. The price shows in the samples from the prior: codes that say more about each image no
-# longer fill the prior evenly, and a short run's samples can be worse than its reconstructions suggest. That
-# trade, the weight of the KL term against the reconstruction, is what $\sigma^2$ sets; 02 measures what the
-# seed's $\sigma^2=\frac12$ does to the CIFAR-10 VAE.
 
 # %%
 from gencore.course import lessons
@@ -266,6 +259,14 @@ if variance_epochs > 0:
 # %% [markdown] question="01.2" tags=["written"]
 # *Your answer here: double-click this cell and write in it (a few sentences; numbers from your own run where the
 # question asks for them).*
+
+# %% [markdown]
+# **Reading it.** With the reconstruction weighed 25 times more, the encoder can afford to put information in the
+# codes: the KL grows several-fold, the squared error falls, and the reconstructions keep more of each digit's
+# shape. The price shows in the samples from the prior: codes that say more about each image no longer fill the
+# prior evenly, and a short run's samples can be worse than its reconstructions suggest. That trade, the weight of
+# the KL term against the reconstruction, is what $\sigma^2$ sets; 02 measures what the seed's $\sigma^2=\frac12$
+# does to the CIFAR-10 VAE.
 
 # %% [markdown]
 # ## 5. The data

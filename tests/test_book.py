@@ -69,6 +69,7 @@ def test_a_learner_reads_every_model_notebook_in_the_browser(student_book: Path)
                 (path.stem, images)
             assert state["math"] > 0 and "$$" not in state["text"] and "\\(" not in state["text"], path.stem
             assert WIDGET_NOTE.strip("*")[:40] in state["text"], f"{path.stem}: no note where the panel would be"
+            assert "Folded so that you predict first" not in state["text"], f"{path.stem}: a page cannot fold"
             for exercise in (e for e in EXERCISES.values() if e.notebook == path.stem):  # the student edition
                 assert "raise NotImplementedError" in state["text"]
                 for line in _answer_lines(exercise.name):

@@ -25,7 +25,7 @@ import pytest
 from conftest import REPO
 from gencore.course.exercises import EXERCISES
 from gencore.course.grading import TEXT_STUB, marked_solution, nbgrader_notebook, write_nbgrader_course
-from gencore.course.questions import QUESTIONS, answer_cells
+from gencore.course.questions import FOLD_LINE, QUESTIONS, answer_cells
 from gencore.studies.notebook_timing import read_runs
 
 NOTEBOOKS = REPO / "notebooks"
@@ -140,30 +140,33 @@ def test_every_written_question_is_a_manually_graded_answer_cell_after_its_quest
 def test_a_predictions_reading_opens_folded_in_the_student_copies_and_the_release(tmp_path: Path) -> None:
     """Where the text right below the cell that shows a prediction's answer reads it, the learner's copies open it
     folded (JupyterLab hides a cell's input under a bar showing its first line: the line asking for the prediction
-    first); the instructor's notebooks and the static book keep it open."""
-    from gencore.course.questions import FOLD_LINE
+    first); the kit's notebooks keep it open, and the book, built from student copies, opens it again."""
+    from gencore.course.questions import READING_OPENINGS, fold_readings, unfold_readings
     from gencore.course.student import write_student_copies
 
     copies = {p.stem: nbformat.read(p, as_version=4) for p in write_student_copies(tmp_path / "student", NOTEBOOKS)}
-    unfolded = {p.stem: nbformat.read(p, as_version=4) for p in write_student_copies(tmp_path / "book", NOTEBOOKS, fold=False)}
-    folded = {}
+    unfolded = {p.stem: nbformat.read(p, as_version=4) for p in write_student_copies(tmp_path / "unfolded", NOTEBOOKS, fold=False)}
+    folded = []
     for stem, notebook in copies.items():
+        original = nbformat.read(NOTEBOOKS / f"{stem}.ipynb", as_version=4)
         for index, cell in enumerate(notebook.cells):
             if cell.metadata.get("jupyter", {}).get("source_hidden"):
                 first, _, rest = cell.source.partition("\n\n")
                 question = QUESTIONS[re.search(r"Question (\d\d\.\d)", first).group(1)]
-                assert first == FOLD_LINE.format(id=question.id) and rest.startswith(("**Reading it.**", "**What it shows.**"))
-                assert question.kind == "predict" and question.shown_by in notebook.cells[index - 1].source
-                original = nbformat.read(NOTEBOOKS / f"{stem}.ipynb", as_version=4).cells[index]
-                assert original.source == rest and "jupyter" not in original.metadata  # the instructor's stays open
-                assert unfolded[stem].cells[index].source == rest
-                folded[question.id] = stem
-    assert folded == {"02.1": "02_vae_cifar10", "04.2": "04_gan_cifar10", "05.2": "05_wgan_gp_mnist",
-                      "06.1": "06_wgan_gp_cifar10", "09.1": "09_diffusion"}
+                assert first == FOLD_LINE.format(id=question.id) and rest.startswith(READING_OPENINGS)
+                assert question.notebook == stem and question.kind == "predict"
+                assert question.shown_by in notebook.cells[index - 1].source
+                assert original.cells[index].source == rest and "jupyter" not in original.cells[index].metadata
+                assert unfolded[stem].cells[index].source == rest and "nbgrader" not in cell.metadata
+                folded.append((question.id, stem))
+        assert fold_readings(notebook) == []  # folding twice changes nothing
+        unfold_readings(notebook)  # what the book does to a student copy executed for it
+        assert [c.source for c in notebook.cells] == [c.source for c in unfolded[stem].cells]
+        assert not any(c.metadata.get("jupyter", {}).get("source_hidden") for c in notebook.cells)
+    assert folded == [("02.1", "02_vae_cifar10"), ("04.2", "04_gan_cifar10"), ("05.2", "05_wgan_gp_mnist"),
+                      ("06.1", "06_wgan_gp_cifar10"), ("09.1", "09_diffusion")]
     guide = " ".join((REPO / "docs" / "instructors.md").read_text().split())
-    assert f"reads it ({', '.join(folded)}), that text opens folded" in guide
-    graded, _ = nbgrader_notebook(nbformat.read(NOTEBOOKS / "09_diffusion.ipynb", as_version=4))  # the release too
-    assert sum(bool(c.metadata.get("jupyter", {}).get("source_hidden")) for c in graded.cells) == 1
+    assert f"reads it ({', '.join(q for q, _ in folded)}), that text opens folded" in guide
 
 
 @pytest.mark.parametrize("stem", sorted({q.notebook for q in QUESTIONS.values()}))
@@ -272,6 +275,9 @@ def test_nbgrader_releases_and_autogrades_the_course(tmp_path: Path, fixture_roo
             assert "raise NotImplementedError" in answer.source
             body = ast.parse(answer.source).body[0]
             assert isinstance(body, ast.FunctionDef) and len(body.body) == 2  # the docstring and the stub
+        hidden = [c.source.partition("\n\n")[0] for c in release.cells if c.metadata.get("jupyter", {}).get("source_hidden")]
+        assert hidden == [FOLD_LINE.format(id=q.id) for q in QUESTIONS.values() if q.notebook == stem
+                          and q.id in ("02.1", "04.2", "05.2", "06.1", "09.1")]  # nbgrader keeps a reading folded
         for question in (q for q in QUESTIONS.values() if q.notebook == stem):  # written answers: graded by hand
             (answer,) = [c for c in release.cells if c.metadata.get("nbgrader", {}).get("grade_id") == question.grade_id]
             assert answer.cell_type == "markdown" and answer.source == TEXT_STUB

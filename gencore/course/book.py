@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from gencore.course.questions import unfold_readings
 from gencore.course.student import write_student_copies
 from gencore.engine.errors import GencoreError
 from gencore.engine.paths import NOTEBOOKS
@@ -59,10 +60,12 @@ html_theme_options = {{"page_width": "1200px", "sidebar_width": "260px"}}
 
 
 def _prepare(path: Path, chapters: list[str]) -> None:
-    """Mark where a widget would be, and give the front page the book's table of contents."""
+    """Mark where a widget would be, open the readings a student copy folds (a static page cannot
+    fold), and give the front page the book's table of contents."""
     import nbformat
 
     notebook = nbformat.read(path, as_version=4)
+    unfold_readings(notebook)  # notebooks executed from student copies (--executed) arrive folded
     cells = []
     for cell in notebook.cells:
         cells.append(cell)

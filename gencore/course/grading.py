@@ -71,7 +71,10 @@ def _metadata(grade_id: str, solution: bool, grade: bool, points: int | None = N
 
 
 def nbgrader_notebook(notebook: Any, parameters: dict[str, Any] | None = None) -> tuple[Any, dict[str, int]]:
-    """The nbgrader source version of a course notebook, and the points of each graded cell by its id."""
+    """The nbgrader source version of a course notebook, and the points of each graded cell by its id: solutions
+    between nbgrader's markers, checks as autograded test cells (hidden tests added), written answers as manually
+    graded cells; a notebook with an exercise also hides gencore's answers (course.hide_answers), and a
+    prediction's reading opens folded (questions.fold_readings), as in the student copies."""
     notebook = copy.deepcopy(notebook)
     if parameters:
         cell = next((c for c in notebook.cells if "parameters" in c.metadata.get("tags", [])), None)

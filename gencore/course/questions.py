@@ -73,25 +73,43 @@ QUESTIONS: dict[str, Question] = {q.id: q for q in (
 
 
 READING_OPENINGS = ("**Reading it.**", "**What it shows.**")  # how a notebook's text on a figure or table begins
-FOLD_LINE = "*Folded so that you predict first: answer Question {id} above, then click this bar to read on.*"
+# Plain text: JupyterLab's folded bar shows a cell's first line as typed, markup included.
+FOLD_LINE = "Folded so that you predict first: answer Question {id} above, then click this bar to read on."
 
 
 def fold_readings(notebook: Any) -> list[str]:
-    """The student edition of a prediction: the text that reads the answer, right below the cell that
-    shows it, opens folded (its input hidden, as JupyterLab folds a cell), under a first line that asks
-    for the prediction first (JupyterLab's folded bar shows a cell's first line). Returns the ids of
-    the questions whose reading was folded; a prediction followed by a heading or a question has none."""
+    """The student edition of a prediction, in place: for each prediction the notebook asks, the markdown
+    cell right below the cell that shows its answer, where it starts with a READING_OPENINGS text that
+    reads that answer, opens folded (its input hidden, as JupyterLab folds a cell) under FOLD_LINE as its
+    first line (the line JupyterLab's folded bar shows). Any other cell there (a heading, a question, code)
+    is left alone, and so is a reading already folded, so folding twice changes nothing. Returns the ids
+    of the questions whose reading was folded."""
     folded = []
-    for question in (q for q in QUESTIONS.values() if q.shown_by is not None):
-        shown = [i for i, c in enumerate(notebook.cells) if c.cell_type == "code" and question.shown_by in c.source]
-        if len(shown) != 1 or shown[0] + 1 >= len(notebook.cells):
-            continue  # another notebook's question
-        reading = notebook.cells[shown[0] + 1]
+    for _, _, question in answer_cells(notebook):
+        if question.shown_by is None:
+            continue
+        showing_cells = [i for i, c in enumerate(notebook.cells) if c.cell_type == "code" and question.shown_by in c.source]
+        if len(showing_cells) != 1 or showing_cells[0] + 1 >= len(notebook.cells):
+            continue
+        reading = notebook.cells[showing_cells[0] + 1]
         if reading.cell_type == "markdown" and reading.source.startswith(READING_OPENINGS):
             reading.source = FOLD_LINE.format(id=question.id) + "\n\n" + reading.source
             reading.metadata.setdefault("jupyter", {})["source_hidden"] = True
             folded.append(question.id)
     return folded
+
+
+def unfold_readings(notebook: Any) -> None:
+    """Undo fold_readings in place (for a static page, which cannot fold): each folded reading loses its
+    first line and opens."""
+    for cell in notebook.cells:
+        first, _, rest = cell.source.partition("\n\n")
+        if cell.cell_type == "markdown" and cell.metadata.get("jupyter", {}).get("source_hidden") and \
+                first.startswith(FOLD_LINE.split("{id}")[0]):
+            cell.source = rest
+            del cell.metadata["jupyter"]["source_hidden"]
+            if not cell.metadata["jupyter"]:
+                del cell.metadata["jupyter"]
 
 
 def answer_cells(notebook: Any) -> list[tuple[int, Any, Question]]:
@@ -103,4 +121,5 @@ def answer_cells(notebook: Any) -> list[tuple[int, Any, Question]]:
     return found
 
 
-__all__ = ["ANSWER_TAG", "FOLD_LINE", "QUESTIONS", "Question", "answer_cells", "fold_readings"]
+__all__ = ["ANSWER_TAG", "FOLD_LINE", "QUESTIONS", "READING_OPENINGS", "Question", "answer_cells", "fold_readings",
+           "unfold_readings"]

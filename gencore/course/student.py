@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from gencore.course.questions import fold_readings
 from gencore.course.source import replace_bodies
 from gencore.engine.errors import GencoreError
 from gencore.engine.paths import NOTEBOOKS
@@ -40,8 +41,6 @@ def write_student_copies(out_dir: str | Path, notebooks_dir: str | Path = NOTEBO
     ``fold`` (for JupyterLab; a static book cannot fold), the text that reads a prediction's answer
     opens folded (questions.fold_readings)."""
     import nbformat
-
-    from gencore.course.questions import fold_readings
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

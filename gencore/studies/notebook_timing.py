@@ -31,7 +31,8 @@ from gencore.engine.runtime import cpu_family_model, cpu_flags, cpu_model
 
 TIMING_DIR = REPO / "docs" / "timing"
 HOW = ("each notebook alone, in reading order, with papermill at its default parameters; only data_root and runs_dir "
-       "set where the notebook has them (one fresh runs folder for all); GENCORE_DATA set; seconds are papermill's "
+       "set where the notebook has them (one fresh runs folder for all), and seed in a run at another seed than 0; "
+       "GENCORE_DATA set; seconds are papermill's "
        "per-cell durations summed per section (a section starts at a markdown cell whose first line starts with '## ')")
 
 
