@@ -65,7 +65,7 @@ def _prepare(path: Path, chapters: list[str]) -> None:
     import nbformat
 
     notebook = nbformat.read(path, as_version=4)
-    unfold_readings(notebook)  # notebooks executed from student copies (--executed) arrive folded
+    unfold_readings(notebook)  # student copies arrive folded, run here or already (--executed)
     cells = []
     for cell in notebook.cells:
         cells.append(cell)
@@ -97,7 +97,7 @@ def build_book(out_dir: str | Path, student: bool = False, notebooks_dir: str | 
     if not notebooks:
         raise GencoreError(f"no course notebooks in {notebooks_dir}: pass the course's notebooks/ folder.")
     if student:
-        write_student_copies(out / "student", notebooks_dir, fold=False)  # a static page cannot fold
+        write_student_copies(out / "student", notebooks_dir)
         notebooks = [out / "student" / p.name for p in notebooks]
     chapters = [p.stem for p in notebooks if p.stem != FRONT_PAGE]
     if executed is not None:

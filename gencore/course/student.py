@@ -35,11 +35,11 @@ def hide_answers_in_setup(notebook: Any) -> None:
     raise GencoreError(f"no cell imports the course ({IMPORT_COURSE!r}): the student edition cannot hide the answers.")
 
 
-def write_student_copies(out_dir: str | Path, notebooks_dir: str | Path = NOTEBOOKS, fold: bool = True) -> list[Path]:
+def write_student_copies(out_dir: str | Path, notebooks_dir: str | Path = NOTEBOOKS) -> list[Path]:
     """Copies of the course notebooks in which every cell tagged ``solution`` holds stubs; the
-    checks then say "not implemented yet" and the notebooks fall back to gencore's functions. With
-    ``fold`` (for JupyterLab; a static book cannot fold), the text that reads a prediction's answer
-    opens folded (questions.fold_readings)."""
+    checks then say "not implemented yet" and the notebooks fall back to gencore's functions. The
+    text that reads a prediction's answer opens folded (questions.fold_readings; the book opens it
+    again)."""
     import nbformat
 
     out = Path(out_dir)
@@ -53,8 +53,7 @@ def write_student_copies(out_dir: str | Path, notebooks_dir: str | Path = NOTEBO
             cell.metadata["tags"] = [t for t in cell.metadata["tags"] if t != "solution"] + ["exercise"]
         if solutions:
             hide_answers_in_setup(notebook)
-        if fold:
-            fold_readings(notebook)
+        fold_readings(notebook)
         nbformat.write(notebook, out / path.name)
         written.append(out / path.name)
     return written
